@@ -31,6 +31,7 @@ const files = walk(join(root, 'test'))
 const heavy = files.filter((f) => f.endsWith('.e2e.test.ts'));
 const light = files.filter((f) => !f.endsWith('.e2e.test.ts'));
 
+// eslint-disable-next-line no-control-regex
 const stripAnsi = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 let passed = 0;
 let failed = 0;
