@@ -176,7 +176,7 @@ function addrSpec(str: string): void {
     if (version && v !== version) fail(`detected mixed ipv4/ipv6 addresses in address list '${str}'`);
     version = v;
   }
-  if (elements.length > 1 && elements.some((e) => e.includes('-'))) fail('you can use a range in a list');
+  if (elements.length > 1 && elements.some((e) => e.includes('-'))) fail("you can't use a range in a list");
 }
 
 // ---- tables that checks use ------------------------------------------------------------------------
@@ -192,27 +192,36 @@ VM.GuestAgent.Unrestricted VM.Migrate VM.PowerMgmt VM.Replicate VM.Snapshot VM.S
 const TIMEZONES = new Set(['UTC', ...Intl.supportedValuesOf('timeZone')]);
 /** Storage content types (a `dir` storage supports them all). */
 export const CONTENT_TYPES = ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'import'] as const;
-/** QEMU's built-in CPU models (qemu-server CPUConfig). */
-export const CPU_MODELS = `486 athlon Broadwell Broadwell-IBRS Broadwell-noTSX Broadwell-noTSX-IBRS Cascadelake-Server
-Cascadelake-Server-noTSX Cascadelake-Server-v2 Cascadelake-Server-v4 Cascadelake-Server-v5 Conroe Cooperlake
-Cooperlake-v2 core2duo coreduo EPYC EPYC-Genoa EPYC-IBPB EPYC-Milan EPYC-Milan-v2 EPYC-Rome EPYC-Rome-v2
-EPYC-Rome-v3 EPYC-Rome-v4 EPYC-v3 EPYC-v4 GraniteRapids Haswell Haswell-IBRS Haswell-noTSX Haswell-noTSX-IBRS host
-Icelake-Client Icelake-Client-noTSX Icelake-Server Icelake-Server-noTSX Icelake-Server-v3 Icelake-Server-v4
-Icelake-Server-v5 Icelake-Server-v6 IvyBridge IvyBridge-IBRS KnightsMill kvm32 kvm64 max Nehalem Nehalem-IBRS
-Opteron_G1 Opteron_G2 Opteron_G3 Opteron_G4 Opteron_G5 Penryn pentium pentium2 pentium3 phenom qemu32 qemu64
-SandyBridge SandyBridge-IBRS SapphireRapids SapphireRapids-v2 Skylake-Client Skylake-Client-IBRS
-Skylake-Client-noTSX-IBRS Skylake-Client-v4 Skylake-Server Skylake-Server-IBRS Skylake-Server-noTSX-IBRS
-Skylake-Server-v4 Skylake-Server-v5 Westmere Westmere-IBRS x86-64-v2 x86-64-v2-AES x86-64-v3 x86-64-v4`.split(/\s+/);
-const CPU_FLAG = '[+-](pcid|spec-ctrl|ibpb|ssbd|virt-ssbd|amd-ssbd|amd-no-ssb|pdpe1gb|md-clear|hv-tlbflush|hv-evmcs|aes)';
+/** QEMU's built-in CPU models (qemu-server CPUConfig), the x86-64-vN ones last. */
+export const CPU_MODELS = `486 pentium pentium2 pentium3 coreduo core2duo Conroe Penryn Nehalem Nehalem-IBRS Westmere
+Westmere-IBRS SandyBridge SandyBridge-IBRS IvyBridge IvyBridge-IBRS Haswell Haswell-IBRS Haswell-noTSX Haswell-noTSX-IBRS
+Broadwell Broadwell-IBRS Broadwell-noTSX Broadwell-noTSX-IBRS Skylake-Client Skylake-Client-IBRS Skylake-Client-noTSX-IBRS
+Skylake-Client-v4 Skylake-Server Skylake-Server-IBRS Skylake-Server-noTSX-IBRS Skylake-Server-v4 Skylake-Server-v5
+Cascadelake-Server Cascadelake-Server-v2 Cascadelake-Server-noTSX Cascadelake-Server-v4 Cascadelake-Server-v5 Cooperlake
+Cooperlake-v2 KnightsMill Icelake-Client Icelake-Client-noTSX Icelake-Server Icelake-Server-noTSX Icelake-Server-v3
+Icelake-Server-v4 Icelake-Server-v5 Icelake-Server-v6 Icelake-Server-v7 SapphireRapids SapphireRapids-v2 SapphireRapids-v3
+SapphireRapids-v4 GraniteRapids GraniteRapids-v2 GraniteRapids-v3 SierraForest SierraForest-v2 SierraForest-v3
+ClearwaterForest athlon phenom Opteron_G1 Opteron_G2 Opteron_G3 Opteron_G4 Opteron_G5 EPYC EPYC-IBPB EPYC-v3 EPYC-v4 EPYC-v5
+EPYC-Rome EPYC-Rome-v2 EPYC-Rome-v3 EPYC-Rome-v4 EPYC-Rome-v5 EPYC-Milan EPYC-Milan-v2 EPYC-Milan-v3 EPYC-Genoa
+EPYC-Genoa-v2 EPYC-Turin host kvm32 kvm64 qemu32 qemu64 max x86-64-v2 x86-64-v2-AES x86-64-v3 x86-64-v4`.split(/\s+/);
+/** Flags a VM's own cpu option may set (custom CPU models may set any). */
+const VM_CPU_FLAGS = ['nested-virt', 'md-clear', 'pcid', 'spec-ctrl', 'ssbd', 'ibpb', 'virt-ssbd', 'amd-ssbd', 'amd-no-ssb', 'pdpe1gb', 'hv-tlbflush', 'hv-evmcs', 'aes'];
+const CPU_FLAG_ANY = '([+-])([a-zA-Z0-9\\-_\\.]+)';
+const CPU_FLAG_VM = new RegExp(`^([+-])(${VM_CPU_FLAGS.join('|')})(;([+-])(${VM_CPU_FLAGS.join('|')}))*$`);
 
 // ---- property-string formats the schema only names --------------------------------------------------
 const base64 = pat('[A-Za-z0-9+/]+={0,2}');
-const hexId = pat('(?:0x)?[0-9a-fA-F]{4}');
+const PCI_ID = '(?:[a-f0-9]{4,}:)?[a-f0-9]{2}:[a-f0-9]{2}(?:\\.[a-f0-9])?';
 const HASH_FORMATS: Record<string, PropFormat> = {
-  'pve-qm-ipconfig': { ip: fmt('pve-ipv4-config'), gw: fmt('ipv4'), ip6: fmt('pve-ipv6-config'), gw6: fmt('ipv6') },
-  'pve-qm-boot': { legacy: dflt(pat('[acdn]{1,4}')), order: fmt('pve-qm-bootorder') },
+  'pve-qm-ipconfig': {
+    ip: fmt('pve-ipv4-config', { default: 'dhcp' }),
+    gw: fmt('ipv4', { requires: 'ip' }),
+    ip6: fmt('pve-ipv6-config', { default: 'dhcp' }),
+    gw6: fmt('ipv6', { requires: 'ip6' }),
+  },
+  'pve-qm-boot': { legacy: dflt(pat('[acdn]{1,4}', { default: 'cdn' })), order: fmt('pve-qm-bootdev-list') },
   'pve-qm-watchdog': {
-    model: dflt(oneOf(['i6300esb', 'ib700'])),
+    model: dflt(oneOf(['i6300esb', 'ib700'], { default: 'i6300esb' })),
     action: oneOf(['reset', 'shutdown', 'poweroff', 'pause', 'debug', 'none']),
   },
   'pve-qm-rng': {
@@ -227,41 +236,38 @@ const HASH_FORMATS: Record<string, PropFormat> = {
   },
   'pve-qm-cicustom': Object.fromEntries(['meta', 'network', 'user', 'vendor'].map((k) => [k, fmt('pve-volume-id')])),
   'pve-vm-cpu-conf': {
-    cputype: dflt(pat('[a-zA-Z0-9._-]+', { default: 'kvm64' })),
-    'reported-model': oneOf(CPU_MODELS.filter((m) => m !== 'host')),
-    hidden: bool(),
+    cputype: dflt(str({ default: 'kvm64' })),
+    'reported-model': oneOf([...CPU_MODELS].filter((m) => !m.startsWith('x86-64-')).sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)), { default: 'kvm64' }),
+    hidden: bool({ default: 0 }),
     'hv-vendor-id': pat('[a-zA-Z0-9]{1,12}'),
-    flags: pat(`${CPU_FLAG}(;${CPU_FLAG})*`),
-    'phys-bits': fmt('pve-phys-bits'),
+    flags: pat(`${CPU_FLAG_ANY}(;${CPU_FLAG_ANY})*`),
     'guest-phys-bits': int(32, 64),
+    'phys-bits': fmt('pve-phys-bits'),
   },
   'pve-qm-hostpci': {
-    host: dflt(pat('(?:[a-f0-9]{4,}:)?[a-f0-9]{2}:[a-f0-9]{2}(?:\\.[a-f0-9])?(?:;(?:[a-f0-9]{4,}:)?[a-f0-9]{2}:[a-f0-9]{2}(?:\\.[a-f0-9])?)*')),
+    host: dflt(pat(`${PCI_ID}(;${PCI_ID})*`)),
     mapping: fmt('pve-configid'),
-    rombar: bool(),
-    romfile: str(),
-    pcie: bool(),
-    'x-vga': bool(),
-    'legacy-igd': bool(),
-    mdev: str(),
+    rombar: bool({ default: 1 }),
+    romfile: pat('[^,;]+'),
+    pcie: bool({ default: 0 }),
+    'x-vga': bool({ default: 0 }),
+    'legacy-igd': bool({ default: 0 }),
+    mdev: pat('[^/\\.:]+'),
     driver: oneOf(['vfio', 'keep']),
-    'vendor-id': hexId,
-    'device-id': hexId,
-    'sub-vendor-id': hexId,
-    'sub-device-id': hexId,
+    ...Object.fromEntries(['vendor-id', 'device-id', 'sub-vendor-id', 'sub-device-id'].map((k) => [k, pat('^0x[0-9a-fA-F]{4}$')])),
   },
   'pve-qemu-sev-fmt': {
-    type: need(dflt(oneOf(['std', 'es', 'snp']))),
-    'allow-smt': bool(),
-    'kernel-hashes': bool(),
-    'no-debug': bool(),
-    'no-key-sharing': bool(),
+    type: need(dflt(oneOf(['std', 'es', 'snp'], { maxLength: 3 }))),
+    'no-debug': bool({ default: 0 }),
+    'no-key-sharing': bool({ default: 0 }),
+    'allow-smt': bool({ default: 1 }),
+    'kernel-hashes': bool({ default: 0 }),
   },
   'pve-qemu-tdx-fmt': {
     type: need(dflt(oneOf(['tdx']))),
-    attestation: need(bool()),
-    'vsock-cid': int(2),
-    'vsock-port': int(0),
+    attestation: need(bool({ default: 1 })),
+    'vsock-cid': int(2, undefined, { default: 2 }),
+    'vsock-port': int(0, undefined, { default: 4050 }),
   },
 };
 
@@ -269,12 +275,12 @@ const HASH_FORMATS: Record<string, PropFormat> = {
 const HASH_VALIDATORS: Record<string, (parsed: Record<string, string>) => void> = {
   'pve-vm-cpu-conf': (p) => {
     const t = p['cputype'];
-    if (t && !t.startsWith('custom-') && !CPU_MODELS.includes(t)) {
-      fail(`Built-in cputype '${t}' is not defined (missing 'custom-' prefix?)`);
-    }
-  },
-  'pve-qm-hostpci': (p) => {
-    if (!p['host'] && !p['mapping']) fail("either 'host' or 'mapping' must be set.");
+    if (!t) fail('CPU is missing cputype');
+    // pvesim knows no custom CPU models (/etc/pve/virtual-guest/cpu-models.conf is empty)
+    if (t!.startsWith('custom-')) fail(`Custom cputype '${t!.slice('custom-'.length)}' not found`);
+    if (!CPU_MODELS.includes(t!)) fail(`Built-in cputype '${t}' is not defined (missing 'custom-' prefix?)`);
+    if (p['flags'] && !CPU_FLAG_VM.test(p['flags'])) fail(`VM-specific CPU flags must be a subset of: ${VM_CPU_FLAGS.join(', ')}`);
+    if (p['reported-model'] !== undefined) fail("Property 'reported-model' not allowed in VM-specific CPU config.");
   },
 };
 
@@ -379,9 +385,6 @@ const CODE_FORMATS: Record<string, FormatValidator> = {
     if (!isDriveName(v)) fail(`invalid boot disk '${v}'`);
   },
   'pve-qm-bootdev': verifyBootdev,
-  'pve-qm-bootorder': (v) => {
-    if (v) v.split(';').forEach(verifyBootdev);
-  },
   'pve-volume-id-or-absolute-path': (v) => {
     if (!v.startsWith('/')) CODE_FORMATS['pve-volume-id']!(v);
   },
@@ -389,15 +392,14 @@ const CODE_FORMATS: Record<string, FormatValidator> = {
     if (v !== 'none' && v !== 'cdrom') CODE_FORMATS['pve-volume-id-or-absolute-path']!(v);
   },
   'pve-hotplug-features': (v) => {
-    const data = v.toLowerCase();
-    if (data === '0') return;
-    for (const f of data === '1' ? [] : splitList(data)) {
+    if (v === '0') return;
+    for (const f of splitList(v === '1' ? 'network,disk,usb' : v)) {
       if (!/^(network|disk|cpu|memory|usb|cloudinit)$/.test(f)) fail(`invalid hotplug feature '${f}'`);
     }
   },
   'pve-phys-bits': (v) => {
-    if (v !== 'host' && !(/^\d+$/.test(v) && Number(v) >= 8 && Number(v) <= 64)) {
-      fail(`invalid phys-bits value '${v}'`);
+    if (!/^(host|\d{1,2})$/.test(v) || (v !== 'host' && (Number(v) < 8 || Number(v) > 64))) {
+      fail("value must be an integer between 8 and 64 or 'host'");
     }
   },
   // pve-firewall

@@ -102,6 +102,16 @@ export function anchored(pattern: string): RegExp {
 
 const charLength = (s: string): number => [...s].length;
 
+const requiredCache = new WeakMap<PropFormat, string[]>();
+function requiredKeys(schema: PropFormat): string[] {
+  let keys = requiredCache.get(schema);
+  if (!keys) {
+    keys = Object.keys(schema).filter((k) => !schema[k]!.optional && !schema[k]!.alias);
+    requiredCache.set(schema, keys);
+  }
+  return keys;
+}
+
 function checkType(path: string, type: ParamType | undefined, value: string | string[], errors: Errors): boolean {
   if (!type) return true;
   if (Array.isArray(value)) {
@@ -201,11 +211,17 @@ export class Checker {
     return res;
   }
 
-  /** check_object with additionalProperties => 0. */
+  /**
+   * check_object with additionalProperties => 0. Absent optional keys cannot fail, so only the given
+   * and the required keys are visited.
+   */
   checkObject(path: string, schema: PropFormat, value: Readonly<Record<string, string | string[]>>, errors: Errors): void {
     const sub = (k: string): string => (path ? `${path}.${k}` : k);
-    for (const k of Object.keys(schema)) {
-      this.checkProp(Object.hasOwn(value, k) ? value[k] : undefined, schema[k]!, sub(k), errors);
+    for (const k of requiredKeys(schema)) {
+      if (!Object.hasOwn(value, k)) this.checkProp(undefined, schema[k]!, sub(k), errors);
+    }
+    for (const k of Object.keys(value)) {
+      if (Object.hasOwn(schema, k)) this.checkProp(value[k], schema[k]!, sub(k), errors);
     }
     for (const k of Object.keys(value)) {
       const s = Object.hasOwn(schema, k) ? schema[k] : undefined;

@@ -101,16 +101,16 @@ const NAMED: Record<string, [string[], string[]]> = {
   'pve-realm': [['pam', 'pve', 'my-ldap'], ['p', '1pam', 'pam!']],
   'pve-priv': [['VM.Audit', 'Sys.Modify', 'Datastore.AllocateSpace'], ['VM.Nope', 'vm.audit']],
   // hash formats the schema only names: sub-keys are checked via their typetext as well
-  'pve-qm-ipconfig': [['ip=dhcp', 'ip=10.0.0.5/24,gw=10.0.0.1', 'ip6=auto', 'ip6=2001:db8::5/64,gw6=2001:db8::1'], ['ip=10.0.0.5', 'gw=10.0.0.300', 'ip=dhcp,nosuch=1', 'ip6=10.0.0.5/24']],
-  'pve-qm-boot': [['order=scsi0;net0', 'order=scsi0', 'cdn', 'legacy=c'], ['order=scsi0;floppy0', 'xyz', 'order=scsi99']],
-  'pve-vm-cpu-conf': [['host', 'x86-64-v2-AES', 'cputype=kvm64,flags=+aes', 'custom-mine', 'host,hidden=1'], ['nosuchcpu', 'host,flags=aes', 'host,hidden=maybe', 'host,nosuch=1']],
+  'pve-qm-ipconfig': [['ip=dhcp', 'ip=10.0.0.5/24,gw=10.0.0.1', 'ip6=auto', 'ip6=2001:db8::5/64,gw6=2001:db8::1'], ['ip=10.0.0.5', 'gw=10.0.0.1', 'ip=10.0.0.5/24,gw=10.0.0.300', 'ip=dhcp,nosuch=1', 'ip6=10.0.0.5/24']],
+  'pve-qm-boot': [['order=scsi0;net0', 'order=scsi0', 'order=virtio0;ide2;net31;hostpci0;usb13', 'cdn', 'legacy=c'], ['order=scsi0;floppy0', 'xyz', 'order=scsi99', 'order=efidisk0', 'order=net32']],
+  'pve-vm-cpu-conf': [['host', 'x86-64-v2-AES', 'cputype=kvm64,flags=+aes', 'EPYC-Genoa', 'host,flags=+nested-virt;-pcid', 'host,hidden=1', 'host,phys-bits=host'], ['nosuchcpu', 'custom-mine', 'host,flags=+avx', 'host,flags=aes', 'host,hidden=maybe', 'host,nosuch=1', 'host,reported-model=kvm64', 'flags=+aes', 'host,phys-bits=65']],
   'pve-qm-watchdog': [['i6300esb', 'model=ib700,action=reset'], ['model=x', 'action=explode']],
   'pve-qm-rng': [['/dev/urandom', 'source=/dev/hwrng,max_bytes=1024,period=1000'], ['/dev/zero', 'max_bytes=1024']],
   'pve-qm-smbios1': [['uuid=12345678-1234-1234-1234-123456789abc', 'manufacturer=UHJveG1veA==,base64=1'], ['uuid=nope', 'colour=blue']],
   'pve-qm-cicustom': [['user=local:snippets/user.yaml', 'user=local:snippets/u.yaml,network=local:snippets/n.yaml'], ['user=nocolon', 'extra=local:snippets/x']],
-  'pve-qm-hostpci': [['0000:01:00.0', '01:00', 'mapping=gpu1,pcie=1', 'host=01:00.0,x-vga=1'], ['pcie=1', 'host=zz:zz', 'mapping=1bad']],
+  'pve-qm-hostpci': [['0000:01:00.0', '01:00', '01:00.0;01:00.1', 'mapping=gpu1,pcie=1', 'host=01:00.0,x-vga=1', '01:00,vendor-id=0x8086'], ['host=zz:zz', 'mapping=1bad', '01:00,vendor-id=8086', '01:00,mdev=a/b']],
   'pve-qemu-sev-fmt': [['std', 'type=snp,allow-smt=1', 'es'], ['type=xxx', 'allow-smt=1']],
-  'pve-qemu-tdx-fmt': [['tdx,attestation=1', 'type=tdx,attestation=0,vsock-port=1'], ['tdx', 'type=sgx,attestation=1']],
+  'pve-qemu-tdx-fmt': [['tdx,attestation=1', 'type=tdx,attestation=0,vsock-port=1'], ['tdx', 'type=sgx,attestation=1', 'tdx,attestation=1,vsock-cid=1']],
   'pve-qm-ide': [['local:iso/debian.iso,media=cdrom', 'none', 'cdrom', 'local-lvm:cloudinit'], ['local:iso/x.iso,media=floppy', 'nocolon']],
 };
 
@@ -137,38 +137,39 @@ function namedSamples(format: string): string[] {
 class Unknown extends Error {}
 
 // ---- the oracle: PVE's check order and texts ----------------------------------------------------------------
+function add(errs: Expect, path: string, re: RegExp): void {
+  errs[path || '_root'] = re;
+}
+
 function oracleProp(value: string | string[] | undefined, s: S, path: string, errs: Expect): void {
-  const add = (p: string, re: RegExp): void => {
-    errs[p || '_root'] = re;
-  };
   if (value === undefined) {
-    if (!isOptional(s) && !s.alias) add(path, exact('property is missing and it is not optional'));
+    if (!isOptional(s) && !s.alias) add(errs, path, exact('property is missing and it is not optional'));
     return;
   }
   if (Array.isArray(value)) {
-    if (s.type !== 'array') return add(path, exact(`type check ('${s.type}') failed - got ARRAY`));
+    if (s.type !== 'array') return add(errs, path, exact(`type check ('${s.type}') failed - got ARRAY`));
     value.forEach((v, i) => s.items && oracleProp(v, s.items, `${path}[${i}]`, errs));
     return;
   }
   const typeOk = s.type === 'boolean' ? value === '1' || value === '0' : s.type === 'integer' ? INT.test(value) : s.type === 'number' ? NUM.test(value) : s.type !== 'array';
-  if (!typeOk) return add(path, exact(s.type === 'array' ? "type check ('array') failed" : `type check ('${s.type}') failed - got '${value}'`));
+  if (!typeOk) return add(errs, path, exact(s.type === 'array' ? "type check ('array') failed" : `type check ('${s.type}') failed - got '${value}'`));
   if (typeof s.format === 'object') {
     const r = oraclePropertyString(s.format, value, path);
-    if (r !== undefined) return add(path, r);
+    if (r !== undefined) return add(errs, path, r);
   } else if (s.format) {
     const ok = namedOk(s.format, value);
     if (ok === undefined) throw new Unknown(`${s.format}: ${value}`);
-    if (!ok) return add(path, prefix('invalid format - '));
+    if (!ok) return add(errs, path, prefix('invalid format - '));
   }
-  if (s.pattern !== undefined && !perlMatch(s.pattern, value)) return add(path, exact('value does not match the regex pattern'));
+  if (s.pattern !== undefined && !perlMatch(s.pattern, value)) return add(errs, path, exact('value does not match the regex pattern'));
   const len = [...value].length;
-  if (s.maxLength !== undefined && len > s.maxLength) return add(path, exact(`value may only be ${s.maxLength} characters long`));
-  if (s.minLength !== undefined && len < s.minLength) return add(path, exact(`value must be at least ${s.minLength} characters long`));
+  if (s.maxLength !== undefined && len > s.maxLength) return add(errs, path, exact(`value may only be ${s.maxLength} characters long`));
+  if (s.minLength !== undefined && len < s.minLength) return add(errs, path, exact(`value must be at least ${s.minLength} characters long`));
   if (NUM.test(value)) {
-    if (s.maximum !== undefined && Number(value) > Number(s.maximum)) return add(path, exact(`value must have a maximum value of ${s.maximum}`));
-    if (s.minimum !== undefined && Number(value) < Number(s.minimum)) return add(path, exact(`value must have a minimum value of ${s.minimum}`));
+    if (s.maximum !== undefined && Number(value) > Number(s.maximum)) return add(errs, path, exact(`value must have a maximum value of ${s.maximum}`));
+    if (s.minimum !== undefined && Number(value) < Number(s.minimum)) return add(errs, path, exact(`value must have a minimum value of ${s.minimum}`));
   }
-  if (s.enum && !s.enum.includes(value)) add(path, exact(`value '${value}' does not have a value in the enumeration '${s.enum.join(', ')}'`));
+  if (s.enum && !s.enum.includes(value)) add(errs, path, exact(`value '${value}' does not have a value in the enumeration '${s.enum.join(', ')}'`));
 }
 
 /** undefined if valid, else the expected message of the parameter. */
@@ -214,9 +215,10 @@ function oraclePropertyString(f: Record<string, S>, data: string, path: string):
   return new RegExp(`^invalid format - format error\\n${body}$`);
 }
 
-function oracleRequest(props: Record<string, S>, params: Record<string, string | string[]>): Expect {
+/** Judges a request; only given and required parameters can produce errors (`required` lists the latter). */
+function oracleRequest(props: Record<string, S>, required: string[], params: Record<string, string | string[]>): Expect {
   const errs: Expect = {};
-  for (const [k, s] of Object.entries(props)) oracleProp(params[k], s, k, errs);
+  for (const k of new Set([...required, ...Object.keys(params)])) if (Object.hasOwn(props, k)) oracleProp(params[k], props[k]!, k, errs);
   for (const k of Object.keys(params)) {
     const s = Object.hasOwn(props, k) ? props[k] : undefined;
     if (!s) errs[k] = exact('property is not defined in schema and the schema does not allow additional properties');
@@ -418,12 +420,13 @@ test('pvesim parameter definitions conform to the official API schema', () => {
       if (!(k in judged)) failures.push(`${method} ${path}: pvesim defines '${k}', the official schema does not`);
     }
 
+    const required = Object.keys(judged).filter((k) => !isOptional(judged[k]!));
     const base: Record<string, string | string[]> = {};
     for (const [k, s] of Object.entries(concrete)) if (!isOptional(s)) base[k] = s.type === 'array' ? ['true'] : validScalar(s);
     const run = (label: string, params: Record<string, string | string[]>): void => {
       let want: Expect;
       try {
-        want = oracleRequest(judged, params);
+        want = oracleRequest(judged, required, params);
       } catch (e) {
         if (e instanceof Unknown) {
           nUnknown++;
