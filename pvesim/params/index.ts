@@ -210,7 +210,8 @@ const checker = new Checker(REGISTRY);
 
 /**
  * Checks the parameters of one request (query/body parameters and the path parameters, all as the
- * strings they arrive as). Returns `{ errors }` keyed by parameter, exactly as a Proxmox VE node would
+ * strings they arrive as; a parameter given several times may be passed as string[], which is joined
+ * with NUL as the PVE HTTP server does, or split into the items of an array parameter). Returns `{ errors }` keyed by parameter, exactly as a Proxmox VE node would
  * put them in its 400 answer, or `{}` if the request is valid.
  */
 export function validateRequest(method: string, pathTemplate: string, params: Record<string, string | string[]>): { errors?: Errors } {

@@ -112,17 +112,18 @@ function requiredKeys(schema: PropFormat): string[] {
   return keys;
 }
 
+/**
+ * The shape a value has when PVE checks it: the HTTP server joins a repeated parameter with NUL
+ * into one string, and an array parameter is that string split on NUL.
+ */
+export function wireValue(value: string | string[], type: ParamType | undefined): string | string[] {
+  if (type === 'array') return Array.isArray(value) ? value : value === '' ? [] : value.split('\0');
+  return Array.isArray(value) ? value.join('\0') : value;
+}
+
 function checkType(path: string, type: ParamType | undefined, value: string | string[], errors: Errors): boolean {
-  if (!type) return true;
-  if (Array.isArray(value)) {
-    if (type === 'array') return true;
-    addError(errors, path, `type check ('${type}') failed - got ARRAY`);
-    return false;
-  }
+  if (!type || Array.isArray(value)) return true;
   switch (type) {
-    case 'array':
-      addError(errors, path, `type check ('array') failed`);
-      return false;
     case 'boolean':
       if (value === '1' || value === '0') return true;
       break;
@@ -240,6 +241,7 @@ export class Checker {
       if (!schema.optional && !schema.alias) addError(errors, path, 'property is missing and it is not optional');
       return;
     }
+    value = wireValue(value, schema.type);
     if (!checkType(path, schema.type, value, errors)) return;
     if (Array.isArray(value)) {
       if (schema.items) value.forEach((el, i) => this.checkProp(el, schema.items!, `${path}[${i}]`, errors));
