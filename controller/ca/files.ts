@@ -39,7 +39,14 @@ export function resolveOutputPath(certDir: string, declared: string, field: stri
  * replace the link, but a link there means someone is pointing the output elsewhere).
  */
 export async function checkNoSymlinkEscape(certDir: string, path: string, field: string, declared: string): Promise<void> {
-  const base = await fs.realpath(certDir);
+  let base: string;
+  try {
+    base = await fs.realpath(certDir);
+  } catch (e) {
+    // no certificate directory yet: nothing below it exists, so nothing can lead out of it
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
   try {
     const st = await fs.lstat(path);
     if (st.isSymbolicLink()) throw new OutputPathError(field, `path "${declared}" is a symbolic link; refusing to write through it`);
@@ -81,34 +88,49 @@ export interface WriteOptions {
   dirMode?: number;
 }
 
+/** One file of an atomic write set. */
+export interface FileWrite {
+  path: string;
+  data: string | Uint8Array;
+  opts: WriteOptions;
+}
+
 /**
- * Write a file atomically: a temporary file in the same directory, created with mode 0600 (never
- * readable by others while incomplete), chowned and chmodded to the declared owner and mode, synced,
- * then renamed over the target and the directory synced. Readers see the old or the new file, whole.
+ * Write files atomically: each goes to a temporary file in its target's directory, created with mode
+ * 0600 (never readable by others while incomplete), chowned and chmodded to the declared owner and
+ * mode and synced; only when all are ready are they renamed over their targets, back to back, and the
+ * directories synced. Readers see the old or the new file, whole; a key and its certificate change
+ * within one short window.
  */
+export async function writeFilesAtomic(files: FileWrite[]): Promise<void> {
+  const temps: string[] = [];
+  try {
+    for (const f of files) {
+      const dir = dirname(f.path);
+      await fs.mkdir(dir, { recursive: true, mode: f.opts.dirMode ?? 0o755 });
+      const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
+      const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      temps.push(tmp);
+      try {
+        await fh.writeFile(f.data);
+        if (f.opts.uid !== undefined || f.opts.gid !== undefined) await fh.chown(f.opts.uid ?? -1, f.opts.gid ?? -1);
+        await fh.chmod(f.opts.mode);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+    for (let i = 0; i < files.length; i++) await fs.rename(temps[i]!, files[i]!.path);
+    temps.length = 0;
+  } finally {
+    await Promise.all(temps.map((t) => fs.rm(t, { force: true })));
+  }
+  for (const dir of new Set(files.map((f) => dirname(f.path)))) await syncDir(dir);
+}
+
+/** Write one file atomically (see writeFilesAtomic). */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: WriteOptions): Promise<void> {
-  const dir = dirname(path);
-  await fs.mkdir(dir, { recursive: true, mode: opts.dirMode ?? 0o755 });
-  const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
-  try {
-    await fh.writeFile(data);
-    if (opts.uid !== undefined || opts.gid !== undefined) await fh.chown(opts.uid ?? -1, opts.gid ?? -1);
-    await fh.chmod(opts.mode);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  try {
-    await fs.rename(tmp, path);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-  await syncDir(dir);
+  await writeFilesAtomic([{ path, data, opts }]);
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -1,0 +1,38 @@
+// GuestExec implementations for after-renewal actions. The reconciler only calls the executor for a
+// container when the operator started the controller with --allow-host-commands; `pct exec` runs on
+// the Proxmox host itself, so it is never reachable from a manifest alone.
+import { execFile } from 'node:child_process';
+import type { ExecResult, ExecTarget, GuestExec } from './issuer.js';
+
+export interface QemuAgent {
+  /** POST /nodes/{node}/qemu/{vmid}/agent/exec, then poll agent/exec-status?pid= until exited. */
+  agentExec(node: string, vmid: number, command: string[], signal?: AbortSignal): Promise<ExecResult>;
+}
+
+/** `pct exec <vmid> -- cmd...` on this host (containers on the local node only). */
+export function pctExec(vmid: number, command: string[], signal?: AbortSignal, pct = 'pct'): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    execFile(pct, ['exec', String(vmid), '--', ...command], { signal, timeout: 120_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(err);
+      resolve({ exitCode: err ? (err.code as unknown as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * The executor the controller wires: VMs through the guest agent, containers through `pct exec` when
+ * host commands are allowed (otherwise this refuses, as a second guard behind the reconciler's check).
+ */
+export function createGuestExec(opts: { agent?: QemuAgent; allowHostCommands: boolean; pct?: string }): GuestExec {
+  return {
+    async exec(target: ExecTarget, command: string[], signal?: AbortSignal): Promise<ExecResult> {
+      if (command.length === 0) throw new Error('empty command');
+      if (target.type === 'qemu') {
+        if (!opts.agent) throw new Error('no QEMU guest agent client configured');
+        return opts.agent.agentExec(target.node, target.vmid, command, signal);
+      }
+      if (!opts.allowHostCommands) throw new Error('host commands are not allowed (--allow-host-commands is off)');
+      return pctExec(target.vmid, command, signal, opts.pct);
+    },
+  };
+}
