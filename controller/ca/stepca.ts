@@ -204,6 +204,9 @@ export class StepCaIssuer implements Issuer {
     if (!/^[0-9a-f]{64}$/.test(pinned)) throw new StepCaConfigError('InvalidSpec', 'spec.stepCa.rootFingerprint: expected 64 hex digits (SHA-256)');
 
     const boot = await call(new URL(`root/${pinned}`, base), { signal: opts.signal });
+    if (boot.status === 404) {
+      throw new StepCaConfigError('RootFingerprintMismatch', 'step-ca has no root with the SHA-256 fingerprint in spec.stepCa.rootFingerprint');
+    }
     if (boot.status !== 200) throw new Error(`GET /root/${pinned.slice(0, 12)}…: HTTP ${boot.status}: ${errorText(boot)}`);
     const bootPem = (JSON.parse(boot.body) as { ca?: string }).ca ?? '';
     const bootRoot = splitCertificates(bootPem)[0];
