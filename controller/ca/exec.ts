@@ -2,11 +2,46 @@
 // container when the operator started the controller with --allow-host-commands; `pct exec` runs on
 // the Proxmox host itself, so it is never reachable from a manifest alone.
 import { execFile } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Proxmox } from 'proxmox-api';
 import type { ExecResult, ExecTarget, GuestExec } from './issuer.js';
 
 export interface QemuAgent {
   /** POST /nodes/{node}/qemu/{vmid}/agent/exec, then poll agent/exec-status?pid= until exited. */
   agentExec(node: string, vmid: number, command: string[], signal?: AbortSignal): Promise<ExecResult>;
+}
+
+export interface AgentPollOptions {
+  /** Give up waiting for the command after this long (default 120 s). */
+  timeoutMs?: number;
+  /** First poll delay, doubled up to 1 s (default 100 ms). */
+  firstPollMs?: number;
+}
+
+/**
+ * The QEMU guest agent over the Proxmox API (any proxmox-api client: the controller's, with its TLS
+ * configuration): POST agent/exec with `command` as repeated parameters, then GET
+ * agent/exec-status?pid= until the process has exited or the deadline passes.
+ */
+export function createQemuAgent(api: Proxmox.Api, opts: AgentPollOptions = {}): QemuAgent {
+  return {
+    async agentExec(node, vmid, command, signal) {
+      const vm = api.nodes.$(node).qemu.$(vmid).agent;
+      const { pid } = await vm.exec.$post({ command });
+      const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+      let wait = opts.firstPollMs ?? 100;
+      for (;;) {
+        const st = await vm['exec-status'].$get({ pid });
+        if (st.exited) {
+          const exitCode = st.exitcode ?? (st.signal !== undefined ? 128 + st.signal : -1);
+          return { exitCode, stdout: st['out-data'], stderr: st['err-data'] };
+        }
+        if (Date.now() >= deadline) throw new Error(`guest agent command (pid ${pid}) still running after ${opts.timeoutMs ?? 120_000} ms`);
+        await delay(wait, undefined, { signal });
+        wait = Math.min(1000, wait * 2);
+      }
+    },
+  };
 }
 
 /** `pct exec <vmid> -- cmd...` on this host (containers on the local node only). */
