@@ -60,11 +60,12 @@ export interface ImportRun {
 }
 
 /** The whole command as a function: read, map, plan, write (unless refused). */
-export async function runImport(paths: string[], outDir: string, opts: { force?: boolean; templateStorage?: string; imageStorage?: string } = {}): Promise<ImportRun> {
+export async function runImport(paths: string[], outDir: string, opts: { force?: boolean; templateStorage?: string; imageStorage?: string; adopt?: boolean } = {}): Promise<ImportRun> {
   const { lxc, vm } = await locateLegacy(paths);
   const result = importLegacy(lxc, vm, {
     templateStorage: opts.templateStorage ?? DEFAULT_IMPORT_OPTIONS.templateStorage,
     imageStorage: opts.imageStorage ?? DEFAULT_IMPORT_OPTIONS.imageStorage,
+    adopt: opts.adopt ?? DEFAULT_IMPORT_OPTIONS.adopt,
   });
   const files = result.guests.flatMap((g) => (g.resource ? [{ file: fileNameOf(g)!, content: renderManifest(g), source: `${g.file}#${g.path}` }] : []));
   const plan = await planWrite(outDir, files, { force: opts.force });
@@ -84,7 +85,8 @@ export function register(program: Command): void {
     .option('--force', 'overwrite manifests edited since the last import', false)
     .option('--template-storage <storage>', 'storage holding LXC OS templates (ostemplate paths become <storage>:vztmpl/<file>)', DEFAULT_IMPORT_OPTIONS.templateStorage)
     .option('--image-storage <storage>', 'storage holding cloud images (image files become <storage>:import/<file>)', DEFAULT_IMPORT_OPTIONS.imageStorage)
-    .action(async (legacy: string[], o: { out: string; force: boolean; templateStorage: string; imageStorage: string }) => {
+    .option('--no-adopt', 'do not mark the resources adopt: true (for a fresh installation where none of the guests exist yet)')
+    .action(async (legacy: string[], o: { out: string; force: boolean; templateStorage: string; imageStorage: string; adopt: boolean }) => {
       let run: ImportRun;
       try {
         run = await runImport(legacy, o.out, o);

@@ -39,9 +39,15 @@ export interface ImportOptions {
   templateStorage: string;
   /** Storage holding cloud images (content import): image files become `<this>:import/<file>`. */
   imageStorage: string;
+  /**
+   * Set `adopt: true` on every resource: the guests exist already (the legacy tool made them, so
+   * they lack phoenix's ownership marker) and phoenix must take them over rather than report a
+   * Conflict. Off for a fresh installation.
+   */
+  adopt: boolean;
 }
 
-export const DEFAULT_IMPORT_OPTIONS: ImportOptions = { templateStorage: 'local', imageStorage: 'local' };
+export const DEFAULT_IMPORT_OPTIONS: ImportOptions = { templateStorage: 'local', imageStorage: 'local', adopt: true };
 
 /** Something about a legacy value, at its legacy JSON path (e.g. `lxc_configs.101.mac_address`). */
 export interface Note {
@@ -926,6 +932,7 @@ function mapLxc(c: GuestCtx, st: MapState): GuestResource | undefined {
   mapSnapshotName(c, st);
   const common = compact({
     vmid: g.vmid,
+    adopt: st.opts.adopt || undefined,
     cores,
     memory,
     onboot,
@@ -1079,7 +1086,7 @@ function mapVm(c: GuestCtx, st: MapState): GuestResource | undefined {
     });
     c.unmapped('docker_stacks', stacks);
   }
-  const common = compact({ vmid: g.vmid, cores, memory, onboot, startup, firewall });
+  const common = compact({ vmid: g.vmid, adopt: st.opts.adopt || undefined, cores, memory, onboot, startup, firewall });
   const ci = Object.keys(cloudInit).length ? { cloudInit } : {};
 
   if (g.kind === 'Template') {

@@ -44,6 +44,8 @@ test('names become DNS-1123 labels, the change is noted, vmids are kept', () => 
   const g = guest(r, 120);
   assert.is(g.resource!.metadata.name, 'copy-cuda12-8');
   assert.is(spec(r, 120).vmid, 120);
+  // the guests exist already, made by the legacy tool without phoenix's marker: adopt them
+  assert.is(spec(r, 120).adopt, true);
   // the legacy tool used the name as hostname; it stays where Proxmox accepts it
   assert.is(spec(r, 120).hostname, 'Copy-Cuda12.8');
   hasNote(r, 120, 'lxc_configs.120.name', /not a DNS-1123 label; named "copy-cuda12-8"/);
@@ -87,10 +89,11 @@ test('storage options change the volume ids', () => {
   const r = importLegacy(
     { file: 'l', doc: { lxc_configs: { '140': base() } } },
     { file: 'v', doc: { vm_defaults: {}, vms: [{ vmid: 9000, name: 't', is_template: true, template_image: '/var/img/noble.img' }] } },
-    { templateStorage: 'isos', imageStorage: 'imgs' },
+    { templateStorage: 'isos', imageStorage: 'imgs', adopt: false },
   );
   assert.is(spec(r, 140).source.ostemplate, 'isos:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst');
   assert.is(spec(r, 9000).image, 'imgs:import/noble.img');
+  assert.is(spec(r, 9000).adopt, undefined);
 });
 
 test('a clone of a plain guest is cloned at the source guest\'s template_snapshot_name', () => {
