@@ -8,6 +8,8 @@ import addFormats from 'ajv-formats';
 import type { AnyResource, CertificateAuthority, Kind, LxcContainer, ObjectMeta, ObjectRef, Template, VirtualMachine } from './types.js';
 import { API_VERSION, KINDS } from './types.js';
 import type { Issue, ManifestMeta } from './common.js';
+import type { KindNames } from './kindnames.js';
+import { KIND_NAMES, resolveKind } from './kindnames.js';
 import { templateSchema, checkTemplate, templateDefaults } from './template.js';
 import { lxcContainerSchema, checkLxcContainer, lxcContainerDefaults } from './lxccontainer.js';
 import { virtualMachineSchema, checkVirtualMachine, virtualMachineDefaults } from './virtualmachine.js';
@@ -18,12 +20,9 @@ export type { Issue } from './common.js';
 /** A manifest as written: the resource without controller-owned fields (metadata.generation). */
 export type ManifestOf<R extends AnyResource> = Omit<R, 'metadata'> & { metadata: ManifestMeta };
 
-export interface KindDefinition<R extends AnyResource = AnyResource> {
+/** A kind's names (from kindnames.ts), schema, validator, semantic checks and defaults. */
+export interface KindDefinition<R extends AnyResource = AnyResource> extends KindNames {
   kind: R['kind'];
-  /** Lowercase plural, as in the HTTP API path: /apis/phoenix.hypervisor/v1alpha1/<plural>. */
-  plural: string;
-  singular: string;
-  shortNames: string[];
   /** The JSON Schema of a whole manifest of this kind, as compiled (publishable). */
   schema: Record<string, unknown>;
   validate: ValidateFunction<ManifestOf<R>>;
@@ -53,46 +52,34 @@ ajv.addFormat('ipv6-cidr-or-keyword', (s: string) => {
 });
 
 function define<R extends AnyResource>(
-  d: Omit<KindDefinition<R>, 'validate' | 'schema'> & { typedSchema: JSONSchemaType<ManifestOf<R>> },
+  d: Pick<KindDefinition<R>, 'kind' | 'check' | 'defaults'> & { typedSchema: JSONSchemaType<ManifestOf<R>> },
 ): KindDefinition<R> {
   const schema = stripNullable(d.typedSchema) as Record<string, unknown>;
   const { typedSchema: _typed, ...rest } = d;
-  return { ...rest, schema, validate: ajv.compile(schema) as ValidateFunction<ManifestOf<R>> };
+  return { ...KIND_NAMES[d.kind], ...rest, schema, validate: ajv.compile(schema) as ValidateFunction<ManifestOf<R>> };
 }
 
 export const KIND_DEFINITIONS: { [K in Kind]: KindDefinition<Extract<AnyResource, { kind: K }>> } = {
   Template: define<Template>({
     kind: 'Template',
-    plural: 'templates',
-    singular: 'template',
-    shortNames: ['tpl'],
     typedSchema: templateSchema,
     check: checkTemplate,
     defaults: templateDefaults,
   }),
   LxcContainer: define<LxcContainer>({
     kind: 'LxcContainer',
-    plural: 'lxccontainers',
-    singular: 'lxccontainer',
-    shortNames: ['lxc'],
     typedSchema: lxcContainerSchema,
     check: checkLxcContainer,
     defaults: lxcContainerDefaults,
   }),
   VirtualMachine: define<VirtualMachine>({
     kind: 'VirtualMachine',
-    plural: 'virtualmachines',
-    singular: 'virtualmachine',
-    shortNames: ['vm'],
     typedSchema: virtualMachineSchema,
     check: checkVirtualMachine,
     defaults: virtualMachineDefaults,
   }),
   CertificateAuthority: define<CertificateAuthority>({
     kind: 'CertificateAuthority',
-    plural: 'certificateauthorities',
-    singular: 'certificateauthority',
-    shortNames: ['ca'],
     typedSchema: certificateAuthoritySchema,
     check: checkCertificateAuthority,
     defaults: certificateAuthorityDefaults,
@@ -104,13 +91,7 @@ export function kindDefinition<K extends Kind>(kind: K): KindDefinition<Extract<
 }
 
 /** Resolves a kind as a user types it: Kind, plural, singular or short name, any case. */
-export function lookupKind(name: string): Kind | undefined {
-  const n = name.toLowerCase();
-  return KINDS.find((k) => {
-    const d = KIND_DEFINITIONS[k];
-    return k.toLowerCase() === n || d.plural === n || d.singular === n || d.shortNames.includes(n);
-  });
-}
+export const lookupKind = resolveKind;
 
 /** The resource with its kind's defaults applied to the spec (a new object; the input is untouched). */
 export function applyDefaults<R extends AnyResource>(r: R): R {

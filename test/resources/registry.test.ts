@@ -8,7 +8,7 @@ test('every kind is registered with its plural, singular and short names', () =>
   const names = KINDS.map((k) => [k, KIND_DEFINITIONS[k].plural, KIND_DEFINITIONS[k].singular, KIND_DEFINITIONS[k].shortNames]);
   assert.equal(names, [
     ['Template', 'templates', 'template', ['tpl']],
-    ['LxcContainer', 'lxccontainers', 'lxccontainer', ['lxc']],
+    ['LxcContainer', 'lxccontainers', 'lxccontainer', ['lxc', 'ct']],
     ['VirtualMachine', 'virtualmachines', 'virtualmachine', ['vm']],
     ['CertificateAuthority', 'certificateauthorities', 'certificateauthority', ['ca']],
   ]);
