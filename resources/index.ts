@@ -271,3 +271,13 @@ export function validateResource(doc: unknown): ValidationResult {
   const issues = def.check(resource);
   return issues.length ? { ref, issues } : { ref, resource, issues };
 }
+
+/** A kind's manifest schema as published in docs/schemas/<singular>.json (for editors). */
+export function publishedSchema(kind: Kind): Record<string, unknown> {
+  const def = KIND_DEFINITIONS[kind];
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: `${kind} (${API_VERSION})`,
+    ...def.schema,
+  };
+}
