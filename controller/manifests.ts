@@ -6,7 +6,7 @@ import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 
 import type { Document, Node as YamlNode, Pair } from 'yaml';
 import type { AnyResource, LoadedResource, ObjectRef } from '../resources/types.js';
 import { KINDS } from '../resources/types.js';
-import { didYouMean, formatPath, validateResource } from '../resources/index.js';
+import { didYouMean, formatPath, printable, validateResource } from '../resources/index.js';
 import type { Issue } from '../resources/index.js';
 import type { LoadResult, ManifestError } from './types.js';
 import { keyOf } from './types.js';
@@ -91,7 +91,7 @@ function refOf(js: unknown): ObjectRef | undefined {
 function yamlMessage(code: string, message: string, text: string, pos: [number, number]): string {
   if (code === 'DUPLICATE_KEY') {
     const key = text.slice(pos[0], pos[0] + 256).split(/[:\n]/)[0]!.trim();
-    return key ? `duplicate key '${key}'` : 'duplicate key';
+    return key ? `duplicate key '${printable(key)}'` : 'duplicate key';
   }
   return `YAML: ${message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
 }

@@ -137,6 +137,19 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   return best !== undefined && bestD <= limit ? best : undefined;
 }
 
+/**
+ * A user-supplied string made safe to print inside a message: control, C1 and bidirectional
+ * formatting characters escaped (no terminal escape sequences or reordered text), long values cut.
+ */
+export function printable(s: string, max = 80): string {
+  // eslint-disable-next-line no-control-regex
+  const esc = s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+  return esc.length > max ? `${esc.slice(0, max)}...` : esc;
+}
+
 const suggest = (word: string, candidates: readonly string[]) => {
   const s = didYouMean(word, candidates);
   return s ? ` (did you mean '${s}'?)` : '';
@@ -154,7 +167,7 @@ function pointerToPath(pointer: string): Array<string | number> {
 /** Renders a path as spec.networks[0].bridge. */
 export function formatPath(path: ReadonlyArray<string | number>): string {
   let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${printable(seg)}` : printable(seg);
   return out;
 }
 
@@ -189,13 +202,15 @@ function issueOf(e: ErrorObject): Issue | undefined {
   const propertyName = (e as { propertyName?: string }).propertyName;
   if (propertyName !== undefined) {
     const hintOf = typeof e.schema === 'string' && e.keyword === 'pattern' ? hint : '';
-    return { path: [...path, propertyName], atKey: true, message: `key '${propertyName}' ${e.keyword === 'pattern' ? `must match pattern ${String(p.pattern)}` : (e.message ?? 'is invalid')}${hintOf}` };
+    return { path: [...path, propertyName], atKey: true, message: `key '${printable(propertyName)}' ${e.keyword === 'pattern' ? `must match pattern ${String(p.pattern)}` : (e.message ?? 'is invalid')}${hintOf}` };
   }
   switch (e.keyword) {
     case 'propertyNames':
       return undefined;
-    case 'type':
-      return { path, message: `must be ${typeWord(p.type)}` };
+    case 'type': {
+      const yes = p.type === 'boolean' && typeof e.data === 'string' && /^(yes|no|on|off|y|n)$/i.test(e.data);
+      return { path, message: `must be ${typeWord(p.type)}${yes ? ` (write true or false, not '${e.data}')` : ''}` };
+    }
     case 'required':
       return { path, message: `missing required field '${String(p.missingProperty)}'` };
     case 'additionalProperties': {
@@ -205,7 +220,7 @@ function issueOf(e: ErrorObject): Issue | undefined {
       if (path.length === 1 && path[0] === 'metadata' && prop === 'generation')
         return { path: at, atKey: true, message: "'metadata.generation' is set by the controller and is not accepted in manifests" };
       const known = Object.keys((e.parentSchema?.properties as Record<string, unknown> | undefined) ?? {});
-      return { path: at, atKey: true, message: `unknown field '${prop}'${suggest(prop, known)}` };
+      return { path: at, atKey: true, message: `unknown field '${printable(prop)}'${suggest(prop, known)}` };
     }
     case 'pattern': {
       const bad = unsafeCharacters(e.data);
@@ -219,7 +234,7 @@ function issueOf(e: ErrorObject): Issue | undefined {
       return { path, message: `must be one of: ${allowed.join(', ')}${typeof e.data === 'string' ? suggest(e.data, allowed) : ''}` };
     }
     case 'const':
-      if (path.length === 1 && path[0] === 'apiVersion') return { path, message: `unknown apiVersion '${String(e.data)}' (expected ${API_VERSION})` };
+      if (path.length === 1 && path[0] === 'apiVersion') return { path, message: `unknown apiVersion '${printable(String(e.data))}' (expected ${API_VERSION})` };
       return { path, message: `must be ${String(p.allowedValue)}` };
     case 'minLength':
       return { path, message: p.limit === 1 ? 'must not be empty' : `must be at least ${String(p.limit)} characters long` };
@@ -261,7 +276,7 @@ export function validateResource(doc: unknown): ValidationResult {
   const kindValue = doc.kind;
   if (kindValue === undefined) return { issues: [{ path: [], message: "missing required field 'kind'" }] };
   if (typeof kindValue !== 'string' || !(KINDS as readonly string[]).includes(kindValue))
-    return { issues: [{ path: ['kind'], message: `unknown kind '${String(kindValue)}'${suggest(String(kindValue), KINDS)}; expected one of: ${KINDS.join(', ')}` }] };
+    return { issues: [{ path: ['kind'], message: `unknown kind '${printable(String(kindValue))}'${suggest(String(kindValue), KINDS)}; expected one of: ${KINDS.join(', ')}` }] };
   const kind = kindValue as Kind;
   const name = isMapping(doc.metadata) && typeof doc.metadata.name === 'string' ? doc.metadata.name : undefined;
   const ref = name !== undefined ? { kind, name } : undefined;

@@ -57,6 +57,20 @@ test('documents that are not resources are named as such', () => {
   assertRejected(withValue(lxc(), ['metadata', 'labels'], { app: 'has space' }), ['metadata', 'labels', 'app'], /label value/);
 });
 
+test('user text in messages cannot carry terminal escapes, line breaks or bidi overrides', () => {
+  const evil = 'x\u001b[31mred\nline\u202egnp';
+  const r = validateResource(withValue(lxc(), ['spec', evil], 1));
+  const issue = r.issues.find((i) => i.atKey)!;
+  assert.is(issue.message, "unknown field 'x\\u001b[31mred\\nline\\u202egnp'");
+  assert.is(formatPath(issue.path), 'spec.x\\u001b[31mred\\nline\\u202egnp');
+  assert.not.match(validateResource({ ...lxc(), kind: 'A'.repeat(500) }).issues[0]!.message, 'A'.repeat(81));
+});
+
+test('YAML 1.1 booleans written as yes/no get a hint', () => {
+  assertRejected(withValue(lxc(), ['spec', 'onboot'], 'yes'), ['spec', 'onboot'], /^must be boolean \(write true or false, not 'yes'\)$/);
+  assertRejected(withValue(lxc(), ['spec', 'onboot'], 'maybe'), ['spec', 'onboot'], /^must be boolean$/);
+});
+
 test('did-you-mean suggests near misses only', () => {
   const fields = ['memory', 'cores', 'swap', 'mountPoints', 'networks'];
   assert.is(didYouMean('memroy', fields), 'memory');
