@@ -278,10 +278,12 @@ export function checkSet(resources: LoadedResource[]): ManifestError[] {
         err(l, use.path, `${keyOf(use.ref)} does not exist${hint ? ` (did you mean '${hint}'?)` : ''}`);
         continue;
       }
-      if (target.kind === 'Template' && (r.kind === 'LxcContainer' || r.kind === 'VirtualMachine')) {
+      // a clone's source template must be of the clone's own type (a dependsOn entry may be anything)
+      if (use.implicit && target.kind === 'Template' && (r.kind === 'LxcContainer' || r.kind === 'VirtualMachine')) {
         const want = r.kind === 'LxcContainer' ? 'lxc' : 'qemu';
+        const an = (t: string) => (t === 'lxc' ? `an ${t}` : `a ${t}`);
         if (target.spec.type !== want)
-          err(l, use.path, `Template/${target.metadata.name} is a ${target.spec.type} template; a ${r.kind} needs a ${want} template`);
+          err(l, use.path, `Template/${target.metadata.name} is ${an(target.spec.type)} template; a ${r.kind} is cloned from ${an(want)} template`);
       }
     }
   }

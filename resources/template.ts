@@ -57,10 +57,11 @@ export function checkTemplate(r: Template): Issue[] {
   const s = r.spec;
   const issues: Issue[] = [...checkStartup(s.startup)];
   const lxc = s.type === 'lxc';
+  const an = lxc ? 'an lxc' : 'a qemu';
   const [needed, forbidden] = lxc ? [['ostemplate', 'rootfs'] as const, QEMU_ONLY] : [['image', 'disk'] as const, LXC_ONLY];
-  for (const f of needed) if (s[f] === undefined) issues.push({ path: ['spec'], message: `a ${s.type} template needs '${f}'` });
+  for (const f of needed) if (s[f] === undefined) issues.push({ path: ['spec'], message: `${an} template needs '${f}'` });
   for (const f of forbidden)
-    if (s[f] !== undefined) issues.push({ path: ['spec', f], message: `'${f}' does not apply to a ${s.type} template`, atKey: true });
+    if (s[f] !== undefined) issues.push({ path: ['spec', f], message: `'${f}' does not apply to ${an} template`, atKey: true });
   if (s.ostype !== undefined && !(lxc ? LXC_OSTYPES : VM_OSTYPES).includes(s.ostype))
     issues.push({ path: ['spec', 'ostype'], message: `must be one of: ${(lxc ? LXC_OSTYPES : VM_OSTYPES).join(', ')}` });
   issues.push(...checkUnique(s.lxcNetworks, (n) => n.name, ['spec', 'lxcNetworks'], 'name', 'interface name'));

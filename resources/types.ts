@@ -232,8 +232,9 @@ export interface TemplateSpec extends GuestCommon {
   ostemplate?: string;
   /** qemu: the image to import, a volume id such as local:import/noble-server-cloudimg-amd64.img. */
   image?: string;
-  /** lxc: root disk; qemu: the imported disk's storage and size. */
+  /** lxc: the root disk (required for lxc). */
   rootfs?: Volume;
+  /** qemu: the slot, storage and size of the imported disk (required for qemu). */
   disk?: VmDisk;
   swap?: number;
   unprivileged?: boolean;

@@ -25,7 +25,7 @@ export function lxc(): any {
       tags: ['web', 'prod_1'],
       node: 'pve1',
       startup: { order: 1, up: 5 },
-      firewall: { enabled: true, rules: [{ type: 'in', action: 'ACCEPT', proto: 'tcp', source: '10.0.0.0/24', dport: '80,443', iface: 'net0', comment: 'web, from the LAN = ok; 100%\nsecond line' }] },
+      firewall: { enabled: true, rules: [{ type: 'in', action: 'ACCEPT', proto: 'tcp', source: '10.0.0.0/24', dest: '10.0.0.5', dport: '80,443', sport: '1024:65535', iface: 'net0', comment: 'web, from the LAN = ok; 100%\nsecond line' }] },
       services: [{ name: 'web', port: 443, protocol: 'https', path: '/health', tls: true }],
       description: 'free text: commas, = and ; and %\nand newlines are fine',
     },
@@ -68,7 +68,7 @@ export function lxcTemplate(): any {
       type: 'lxc',
       ostemplate: 'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst',
       rootfs: { storage: 'local-lvm', size: '8G' },
-      lxcNetworks: [{ name: 'eth0', bridge: 'vmbr0', ip: 'dhcp', hwaddr: '52:54:00:AA:BB:CC' }],
+      lxcNetworks: [{ name: 'eth0', bridge: 'vmbr0', ip: 'dhcp', gw: '10.0.0.1', ip6: 'auto', gw6: 'fd00::1', hwaddr: '52:54:00:AA:BB:CC' }],
       nameserver: '8.8.8.8',
       searchdomain: 'example.org',
       features: { nesting: true },
@@ -86,8 +86,8 @@ export function qemuTemplate(): any {
       type: 'qemu',
       image: 'local:import/noble-server-cloudimg-amd64.img',
       disk: { slot: 'scsi0', storage: 'local-lvm', size: '8G' },
-      vmNetworks: [{ model: 'virtio', bridge: 'vmbr0' }],
-      cloudInit: { user: 'phoenix_user', ipConfig: [{ ip: 'dhcp' }] },
+      vmNetworks: [{ model: 'virtio', bridge: 'vmbr0', hwaddr: '52:54:00:12:34:58' }],
+      cloudInit: { user: 'phoenix_user', ipConfig: [{ ip: 'dhcp', ip6: 'dhcp' }], nameserver: 'fd00::13', searchdomain: 'example.org' },
     },
   };
 }

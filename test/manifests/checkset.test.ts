@@ -55,9 +55,11 @@ test('references to missing resources are named, with a did-you-mean, at the ref
   ]);
 });
 
-test('a clone needs a template of its own type', () => {
+test('a clone needs a template of its own type; merely depending on another type is fine', () => {
   const set = load({ 'q.yaml': template('cloud', 9000, 'qemu'), 'a.yaml': cloneOf('a', 201, 'cloud') });
-  assert.equal(checkSet(set).map(formatManifestError), ['a.yaml:8:15: spec.source.template: Template/cloud is a qemu template; a LxcContainer needs a lxc template']);
+  assert.equal(checkSet(set).map(formatManifestError), ['a.yaml:8:15: spec.source.template: Template/cloud is a qemu template; a LxcContainer is cloned from an lxc template']);
+  const waits = load({ 'q.yaml': template('cloud', 9000, 'qemu'), 'b.yaml': lxcYaml('b', 202, '  dependsOn:\n    - {kind: Template, name: cloud}\n') });
+  assert.equal(checkSet(waits), []);
 });
 
 test('a cycle is reported once with its full path, at the reference that closes it', () => {

@@ -32,6 +32,18 @@ test('names, DNS names, addresses, durations and paths reject injection characte
   ]);
 });
 
+test('the step-ca backend\'s url, fingerprint and files reject injection characters too', () => {
+  const stepCa = { url: 'https://10.0.0.10:9000', rootFingerprint: 'ab'.repeat(32), provisioner: 'admin', provisionerKeyFile: 'secrets/prov.json', passwordFile: 'secrets/pass.txt' };
+  const doc = withValue(withValue(withValue(ca(), ['spec', 'backend'], 'step-ca'), ['spec', 'embedded'], undefined), ['spec', 'stepCa'], stepCa);
+  assertInjectionRejected(doc, [
+    // a URL phoenix itself calls, never sent to Proxmox: ',', '=', ';' and '%' are legal URL characters
+    { path: ['spec', 'stepCa', 'url'], except: [',', '=', ';', '%'] },
+    ['spec', 'stepCa', 'rootFingerprint'],
+    ['spec', 'stepCa', 'provisionerKeyFile'],
+    ['spec', 'stepCa', 'passwordFile'],
+  ]);
+});
+
 test('subjects and commands are single lines', () => {
   assertRejected(withValue(ca(), ['spec', 'embedded', 'root', 'commonName'], 'a\nb'), ['spec', 'embedded', 'root', 'commonName'], /single line/);
   assertRejected(withValue(ca(), [...cert, 'afterRenewal', 'command', 1], 'x\ny'), [...cert, 'afterRenewal', 'command', 1], /single line/);

@@ -38,7 +38,9 @@ test('every property-string-bound field rejects every injection character', () =
     ['spec', 'firewall', 'rules', 0, 'iface'],
     // address and port lists are comma lists by Proxmox's own syntax (separate API parameters)
     { path: ['spec', 'firewall', 'rules', 0, 'source'], except: [','] },
+    { path: ['spec', 'firewall', 'rules', 0, 'dest'], except: [','] },
     { path: ['spec', 'firewall', 'rules', 0, 'dport'], except: [','] },
+    { path: ['spec', 'firewall', 'rules', 0, 'sport'], except: [','] },
   ]);
   assert.ok(n > 500);
   for (const src of [

@@ -17,6 +17,9 @@ test('every property-string-bound field rejects every injection character', () =
     ['spec', 'lxcNetworks', 0, 'name'],
     ['spec', 'lxcNetworks', 0, 'bridge'],
     ['spec', 'lxcNetworks', 0, 'ip'],
+    ['spec', 'lxcNetworks', 0, 'gw'],
+    ['spec', 'lxcNetworks', 0, 'ip6'],
+    ['spec', 'lxcNetworks', 0, 'gw6'],
     ['spec', 'lxcNetworks', 0, 'hwaddr'],
     ['spec', 'nameserver'],
     ['spec', 'searchdomain'],
@@ -27,8 +30,12 @@ test('every property-string-bound field rejects every injection character', () =
     ['spec', 'disk', 'storage'],
     ['spec', 'disk', 'size'],
     ['spec', 'vmNetworks', 0, 'bridge'],
+    ['spec', 'vmNetworks', 0, 'hwaddr'],
     ['spec', 'cloudInit', 'user'],
     ['spec', 'cloudInit', 'ipConfig', 0, 'ip'],
+    ['spec', 'cloudInit', 'ipConfig', 0, 'ip6'],
+    ['spec', 'cloudInit', 'nameserver'],
+    ['spec', 'cloudInit', 'searchdomain'],
   ]);
 });
 
@@ -40,11 +47,11 @@ test('volume ids: vztmpl for lxc, import for qemu', () => {
 });
 
 test('each type needs its own fields and refuses the other type\'s', () => {
-  assertRejected(withValue(lxcTemplate(), ['spec', 'ostemplate'], undefined), ['spec'], /lxc template needs 'ostemplate'/);
-  assertRejected(withValue(lxcTemplate(), ['spec', 'rootfs'], undefined), ['spec'], /lxc template needs 'rootfs'/);
+  assertRejected(withValue(lxcTemplate(), ['spec', 'ostemplate'], undefined), ['spec'], /an lxc template needs 'ostemplate'/);
+  assertRejected(withValue(lxcTemplate(), ['spec', 'rootfs'], undefined), ['spec'], /an lxc template needs 'rootfs'/);
   assertRejected(withValue(qemuTemplate(), ['spec', 'image'], undefined), ['spec'], /qemu template needs 'image'/);
   assertRejected(withValue(qemuTemplate(), ['spec', 'disk'], undefined), ['spec'], /qemu template needs 'disk'/);
-  assertRejected(withValue(lxcTemplate(), ['spec', 'cloudInit'], { user: 'x' }), ['spec', 'cloudInit'], /does not apply to a lxc template/);
+  assertRejected(withValue(lxcTemplate(), ['spec', 'cloudInit'], { user: 'x' }), ['spec', 'cloudInit'], /does not apply to an lxc template/);
   assertRejected(withValue(qemuTemplate(), ['spec', 'unprivileged'], true), ['spec', 'unprivileged'], /does not apply to a qemu template/);
   assertRejected(withValue(lxcTemplate(), ['spec', 'ostype'], 'l26'), ['spec', 'ostype'], /must be one of: debian/);
   assertRejected(withValue(qemuTemplate(), ['spec', 'ostype'], 'ubuntu'), ['spec', 'ostype'], /must be one of: other/);
