@@ -80,11 +80,14 @@ function findPair(doc: Document, items: Pair[], key: string, depth = 0): Pair | 
   return undefined;
 }
 
-function refOf(js: unknown): ObjectRef | undefined {
-  if (!js || typeof js !== 'object') return undefined;
-  const o = js as { kind?: unknown; metadata?: { name?: unknown } };
-  if (typeof o.kind === 'string' && (KINDS as readonly string[]).includes(o.kind) && typeof o.metadata?.name === 'string')
-    return { kind: o.kind as ObjectRef['kind'], name: o.metadata.name };
+function refOfDoc(doc: Document): ObjectRef | undefined {
+  try {
+    const kind = doc.get('kind');
+    const name = doc.getIn(['metadata', 'name']);
+    if (typeof kind === 'string' && (KINDS as readonly string[]).includes(kind) && typeof name === 'string') return { kind: kind as ObjectRef['kind'], name };
+  } catch {
+    // a broken tree may not answer; the errors are then reported without a resource
+  }
   return undefined;
 }
 
@@ -96,8 +99,18 @@ function yamlMessage(code: string, message: string, text: string, pos: [number, 
   return `YAML: ${message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
 }
 
-/** Parses one file's text: every document in it, each validated on its own. */
+/** Parses one file's text: every document in it, each validated on its own. Never throws. */
 export function parseManifestText(file: string, text: string): LoadResult {
+  try {
+    return parseText(file, text);
+  } catch (err) {
+    // a safety net: whatever the parser or a check trips over stays an error of this one file
+    const msg = err instanceof RangeError ? 'the file nests too deeply' : `cannot parse: ${printable(err instanceof Error ? err.message : String(err))}`;
+    return { resources: [], errors: [{ file, line: 1, col: 1, path: '', message: `${msg}; not loaded` }] };
+  }
+}
+
+function parseText(file: string, text: string): LoadResult {
   const resources: LoadedResource[] = [];
   const errors: ManifestError[] = [];
   const bytes = Buffer.byteLength(text, 'utf8');
@@ -122,21 +135,20 @@ export function parseManifestText(file: string, text: string): LoadResult {
     const push = (offset: number, path: string, message: string, resource?: ObjectRef) =>
       errors.push({ file, ...at(offset), path, message, ...(resource ? { resource } : {}) });
 
+    // Name the resource from the syntax tree, which exists even when the document is broken.
+    const ref = refOfDoc(doc);
+    for (const p of problems) push(p.pos[0], '', yamlMessage(p.code, p.message, text, p.pos), ref);
+    // A document whose only problem is a duplicate key still converts: validate it too, so every
+    // problem shows at once (it is not loaded). Anything else is not converted at all.
+    if (problems.some((p) => p.code !== 'DUPLICATE_KEY')) continue;
     let js: unknown;
-    let jsError: string | undefined;
     try {
       js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      jsError = /alias/i.test(msg)
-        ? `too many alias expansions (limit ${MAX_ALIAS_COUNT}); not loaded`
-        : `cannot read document: ${msg}`;
+      push(docStart, '', /alias/i.test(msg) ? `too many alias expansions (limit ${MAX_ALIAS_COUNT}); not loaded` : `cannot read document: ${printable(msg)}`, ref);
+      continue;
     }
-    const ref = refOf(js);
-    for (const p of problems) push(p.pos[0], '', yamlMessage(p.code, p.message, text, p.pos), ref);
-    if (jsError !== undefined) push(docStart, '', jsError, ref);
-    // A document with duplicate keys still parses: validate it too, so every problem shows at once.
-    if (jsError !== undefined || problems.some((p) => p.code !== 'DUPLICATE_KEY')) continue;
 
     const result = validateResource(js);
     const locate: Locate = (path, atKey = false) => at(offsetOf(doc, path, atKey));

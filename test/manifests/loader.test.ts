@@ -118,6 +118,15 @@ test('anchors, aliases and merge keys work; a billion laughs fails cleanly and a
   assert.equal(keys(bomb), ['LxcContainer/after']);
 });
 
+test('absurd nesting is an error of that file, never a crash', () => {
+  for (const text of ['- '.repeat(10000) + 'x\n', '['.repeat(10000) + ']'.repeat(10000) + '\n']) {
+    const r = parseManifestText('deep.yaml', text);
+    assert.equal(r.resources, []);
+    assert.ok(r.errors.length >= 1);
+    assert.ok(r.errors.every((e) => e.file === 'deep.yaml'));
+  }
+});
+
 test('unknown tags are errors, not silently strings', () => {
   const r = parseManifestText('t.yaml', lxcYaml('web', 200, '  description: !include notes.txt\n'));
   assert.equal(rendered(r), ['t.yaml:12:16: YAML: Unresolved tag: !include']);
