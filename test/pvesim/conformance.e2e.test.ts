@@ -289,16 +289,6 @@ for (const mode of ['token', 'ticket'] as const) {
     await ok(ct(100).status.stop.$post());
   });
 
-  S('parallel full clones on one storage contend for its lock (the third times out)', async () => {
-    await ok(mkVm(930, { scsi0: 'local-lvm:9' }));
-    await ok(vm(930).template.$post());
-    const upids: string[] = [];
-    for (const id of [931, 932, 933]) upids.push(await vm(930).clone.$post({ newid: id, full: 1 }));
-    const results = await Promise.all(upids.map((u) => waitTask(px, u, 20_000)));
-    assert.is(results.filter((r) => r === 'OK').length, 2, results.join(' | '));
-    assert.ok(results.includes("clone failed: can't lock file '/var/lock/pve-manager/pve-storage-local-lvm' - got timeout"), results.join(' | '));
-  });
-
   S('a full storage fails create and clone with the storage text', async () => {
     await ok(mkCt(140, { rootfs: 'tiny:8' }));
     const r = await done(mkCt(141, { rootfs: 'tiny:8' }));
