@@ -289,15 +289,14 @@ export function createCertificateAuthorityReconciler(deps: CertificateAuthorityD
   async function openIssuer(
     ctx: ReconcileContext<CertificateAuthority>,
     create: boolean,
-  ): Promise<{ issuer?: Issuer; created?: boolean; outcome?: ReconcileOutcome }> {
+  ): Promise<{ issuer?: Issuer; created?: boolean; rotated?: boolean; outcome?: ReconcileOutcome }> {
     const ca = ctx.resource;
     const now = clockOf(ctx).now();
     if ((ca.spec.backend ?? 'embedded') === 'embedded') {
       const dir = caStateDir(deps.stateDir, ca.metadata.name);
       if (!create && !(await EmbeddedIssuer.exists(dir))) return {};
       try {
-        const { issuer, created } = await EmbeddedIssuer.loadOrCreate(dir, ca.spec.embedded ?? defaultEmbedded(ca.metadata.name), now);
-        return { issuer, created };
+        return await EmbeddedIssuer.loadOrCreate(dir, ca.spec.embedded ?? defaultEmbedded(ca.metadata.name), now);
       } catch (e) {
         return { outcome: { state: 'Stalled', reason: 'CaStateInvalid', message: (e as Error).message } };
       }
@@ -435,6 +434,10 @@ export function createCertificateAuthorityReconciler(deps: CertificateAuthorityD
     if (opened.created) {
       const [root, intermediate] = issuer.caCertificates();
       ctx.recorder.event('Normal', 'CaCreated', `created root CA ${root!.subject} (sha256 ${root!.sha256Fingerprint}) and intermediate ${intermediate!.subject}`);
+    }
+    if (opened.rotated) {
+      const intermediate = issuer.caCertificates()[1]!;
+      ctx.recorder.event('Normal', 'IntermediateRotated', `signed a new intermediate ${intermediate.subject} (sha256 ${intermediate.sha256Fingerprint}), valid until ${intermediate.notAfter}`);
     }
     ctx.status.caCertificates = issuer.caCertificates();
 
