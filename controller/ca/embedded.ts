@@ -3,7 +3,8 @@
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { CaCertificateStatus, EmbeddedCa } from '../../resources/types.js';
-import { ensurePrivateDir, readIfExists, writeFilesAtomic } from './files.js';
+import { readIfExists, writeFilesAtomic } from '../fs-atomic.js';
+import { ensurePrivateDir } from './files.js';
 import { parseDuration } from './issue.js';
 import type { IssueRequest, IssuedCertificate, Issuer } from './issuer.js';
 import {

@@ -21,12 +21,9 @@ import {
   fileAttrs,
   fixAttrs,
   parseMode,
-  readIfExists,
   resolveOutputPath,
-  writeFilesAtomic,
-  type FileWrite,
-  type WriteOptions,
 } from '../ca/files.js';
+import { readIfExists, writeFilesAtomic, type FileWrite, type WriteOptions } from '../fs-atomic.js';
 import {
   decideRenewal,
   expectedDnsNames,
@@ -59,6 +56,8 @@ export interface CertificateAuthorityDeps {
 const DEFAULT_KEY_MODE = '0600';
 /** Certificates and chains are public; they stay world-readable whatever the key's mode. */
 const PUBLIC_MODE = 0o644;
+/** Directories created under --cert-dir: traversable, since guests read through bind mounts. */
+const OUTPUT_DIR_MODE = 0o755;
 /** Retry delay after a failed issuance or action. */
 const RETRY_MS = 30_000;
 /** How long to wait for a step-ca host guest to become Ready before looking again. */
@@ -156,7 +155,7 @@ async function prepare(ca: CertificateAuthority, certDir: string): Promise<Prepa
       chainPath = await confine(c.output.chainFile, `${field}.output.chainFile`);
       claim(chainPath, `${field}.output.chainFile`);
     }
-    const owner = { uid: c.output.owner, gid: c.output.group };
+    const owner = { uid: c.output.owner, gid: c.output.group, dirMode: OUTPUT_DIR_MODE };
     certs.push({
       spec: c,
       field,
@@ -444,7 +443,7 @@ export function createCertificateAuthorityReconciler(deps: CertificateAuthorityD
     if (prepared.rootCertPath && issuer instanceof EmbeddedIssuer) {
       const current = await readIfExists(prepared.rootCertPath);
       if (current !== issuer.rootPem) {
-        await writeFilesAtomic([{ path: prepared.rootCertPath, data: issuer.rootPem, opts: { mode: PUBLIC_MODE } }]);
+        await writeFilesAtomic([{ path: prepared.rootCertPath, data: issuer.rootPem, opts: { mode: PUBLIC_MODE, dirMode: OUTPUT_DIR_MODE } }]);
         ctx.recorder.event('Normal', 'RootWritten', `wrote the root certificate to ${ca.spec.embedded!.rootCertPath}`);
       }
     }

@@ -9,8 +9,8 @@ import {
   ensurePrivateDir,
   parseMode,
   resolveOutputPath,
-  writeFileAtomic,
 } from '../../controller/ca/files.js';
+import { writeFilesAtomic } from '../../controller/fs-atomic.js';
 
 const root = mkdtempSync(join(tmpdir(), 'phoenix-files-'));
 const certDir = join(root, 'certs');
@@ -52,12 +52,12 @@ test('checkNoSymlinkEscape: a symlinked directory or file pointing out is refuse
   await checkNoSymlinkEscape(certDir, join(certDir, 'brand', 'new', 'x.crt'), 'F', 'brand/new/x.crt');
 });
 
-test('writeFileAtomic: declared mode, replaces whole file, leaves no temporaries', async () => {
+test('writeFilesAtomic: declared mode, replaces whole file, leaves no temporaries', async () => {
   const p = join(certDir, 'w', 'key.pem');
-  await writeFileAtomic(p, 'one', { mode: 0o640 });
+  await writeFilesAtomic([{ path: p, data: 'one', opts: { mode: 0o640, dirMode: 0o755 } }]);
   assert.is(statSync(p).mode & 0o777, 0o640);
   assert.is(readFileSync(p, 'utf8'), 'one');
-  await writeFileAtomic(p, 'two', { mode: 0o600, uid: process.getuid!(), gid: process.getgid!() });
+  await writeFilesAtomic([{ path: p, data: 'two', opts: { mode: 0o600, uid: process.getuid!(), gid: process.getgid!() } }]);
   assert.is(statSync(p).mode & 0o777, 0o600);
   assert.is(readFileSync(p, 'utf8'), 'two');
   assert.equal(readdirSync(join(certDir, 'w')), ['key.pem']);
