@@ -1,7 +1,7 @@
 // Files the CA writes: output paths confined to the operator's certificate directory, atomic writes
 // with the declared mode and owner, and the private state directory for CA keys (0700 dirs, 0600 files).
 import { promises as fs } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { WriteOptions } from '../fs-atomic.js';
 
 /** A declared path that cannot be used; `field` is the manifest path, e.g. spec.certificates[0].output.keyFile. */
@@ -17,7 +17,7 @@ export class OutputPathError extends Error {
 
 const inside = (base: string, p: string) => {
   const rel = relative(base, p);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 };
 
 /**
