@@ -222,8 +222,8 @@ export function validateRequest(method: string, pathTemplate: string, params: Re
   return Object.keys(errors).length > 0 ? { errors } : {};
 }
 
-/** Property-string formats by name, for parsePropertyString(). */
-export const PROPERTY_FORMATS: Readonly<Record<string, PropFormat>> = {
+/** Property-string formats by name, for parsePropertyString(): sub-keys, or a registered format's name. */
+export const PROPERTY_FORMATS: Readonly<Record<string, PropFormat | string>> = {
   'lxc-net': LXC_NET,
   'lxc-rootfs': LXC_ROOTFS,
   'lxc-mp': LXC_MP,
@@ -241,7 +241,7 @@ export const PROPERTY_FORMATS: Readonly<Record<string, PropFormat>> = {
   'qemu-agent': QEMU_AGENT,
   ...Object.fromEntries(
     ['pve-qm-ipconfig', 'pve-qm-boot', 'pve-vm-cpu-conf', 'pve-qm-watchdog', 'pve-qm-rng', 'pve-qm-smbios1', 'pve-qm-cicustom', 'pve-qm-hostpci']
-      .map((n) => [n.replace(/^pve-(qm-|vm-)?/, 'qemu-').replace(/-conf$/, ''), REGISTRY.hash(n)!]),
+      .map((n) => [n.replace(/^pve-(qm-|vm-)?/, 'qemu-').replace(/-conf$/, ''), n]),
   ),
 };
 
@@ -258,5 +258,5 @@ export function parsePropertyString(format: string, value: string, key: string =
   const errors: Errors = {};
   checker.checkProp(value, { type: 'string', format: f }, key, errors);
   if (errors[key]) throw new Error(errors[key]);
-  return checker.parsePropertyString(f, value, key);
+  return checker.parsePropertyString(typeof f === 'string' ? REGISTRY.hash(f)! : f, value, key);
 }
