@@ -211,14 +211,17 @@ const checker = new Checker(REGISTRY);
 /**
  * Checks the parameters of one request (query/body parameters and the path parameters, all as the
  * strings they arrive as; a parameter given several times may be passed as string[], which is joined
- * with NUL as the PVE HTTP server does, or split into the items of an array parameter). Returns `{ errors }` keyed by parameter, exactly as a Proxmox VE node would
+ * with NUL as the PVE HTTP server does, or split into the items of an array parameter; a form field
+ * sent empty (`key=`) reaches PVE's checks as undefined: pass it so). Returns `{ errors }` keyed by parameter, exactly as a Proxmox VE node would
  * put them in its 400 answer, or `{}` if the request is valid.
  */
-export function validateRequest(method: string, pathTemplate: string, params: Record<string, string | string[]>): { errors?: Errors } {
+export function validateRequest(method: string, pathTemplate: string, params: Record<string, string | string[] | undefined>): { errors?: Errors } {
   const schema = endpointParams(method, pathTemplate);
   if (!schema) throw new Error(`pvesim does not emulate ${method} ${pathTemplate}`);
   const errors: Errors = {};
-  checker.checkObject('', schema, params, errors);
+  // the HTTP server drops ExtJS's cache-buster before the parameters are checked
+  const { _dc: _cacheBuster, ...checked } = params;
+  checker.checkObject('', schema, checked, errors);
   return Object.keys(errors).length > 0 ? { errors } : {};
 }
 

@@ -14,7 +14,7 @@ const lxcCreate = { ...guest, ostemplate: 'local:vztmpl/debian-12.tar.zst' };
 const fmtErr = (sub: Record<string, string>): string =>
   `invalid format - format error\n${Object.keys(sub).sort().map((k) => `${k}: ${sub[k]}\n`).join('')}`;
 
-type Case = [label: string, method: string, path: string, params: Record<string, string | string[]>, errors: Record<string, string> | undefined];
+type Case = [label: string, method: string, path: string, params: Record<string, string | string[] | undefined>, errors: Record<string, string> | undefined];
 
 const CASES: Case[] = [
   // plain checks, in PVE's order: type, format, pattern, length, bounds, enum
@@ -91,6 +91,10 @@ const CASES: Case[] = [
   ['agent command', 'POST', `${QEMU}/{vmid}/agent/exec`, { ...guest, command: ['ls', '-l'] }, undefined],
   ['agent command missing', 'POST', `${QEMU}/{vmid}/agent/exec`, guest, { command: 'property is missing and it is not optional' }],
   ['repeated list parameter', 'PUT', `${QEMU}/{vmid}/config`, { ...guest, delete: ['net1', 'ide2'] }, undefined],
+  ['empty form field of a required parameter', 'PUT', `${LXC}/{vmid}/resize`, { ...guest, disk: 'rootfs', size: undefined }, { size: 'property is missing and it is not optional' }],
+  ['empty form field of an optional parameter', 'PUT', `${LXC}/{vmid}/config`, { ...guest, cores: undefined }, undefined],
+  ['empty form field of an unknown parameter', 'PUT', `${LXC}/{vmid}/config`, { ...guest, bogus: undefined }, { bogus: 'property is not defined in schema and the schema does not allow additional properties' }],
+  ['cache buster is not a parameter', 'GET', `${QEMU}/{vmid}/config`, { ...guest, _dc: '1700000000000' }, undefined],
   ['repeated scalar parameter', 'PUT', `${QEMU}/{vmid}/config`, { ...guest, cores: ['1', '2'] }, { cores: "type check ('integer') failed - got '1\u00002'" }],
 ];
 
