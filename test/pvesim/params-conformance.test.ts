@@ -12,11 +12,10 @@ import * as assert from 'uvu/assert';
 import { EMULATED_ENDPOINTS, endpointParams, validateRequest } from '../../pvesim/params/index.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const candidates = [
-  ...(process.env.PHOENIX_SHARED ? [join(process.env.PHOENIX_SHARED, 'pve-api/apidata.json')] : []),
-  join(repo, '../shared/pve-api/apidata.json'),
-  '/work/shared/pve-api/apidata.json',
-];
+// PHOENIX_SHARED, when set, is the only place looked at; else <repo>/../shared, else /work/shared
+const candidates = process.env.PHOENIX_SHARED
+  ? [join(process.env.PHOENIX_SHARED, 'pve-api/apidata.json')]
+  : [join(repo, '../shared/pve-api/apidata.json'), '/work/shared/pve-api/apidata.json'];
 const apidataPath = candidates.find((p) => existsSync(p));
 
 // ---- the oracle's view of the schema ---------------------------------------------------------------------
