@@ -89,7 +89,7 @@ test('a large graph builds and orders quickly', () => {
   assert.is(order.length, n);
   const pos = new Map(order.map((k, i) => [k, i]));
   for (const k of g.keys) for (const d of g.dependenciesOf(k)) assert.ok(pos.get(d)! < pos.get(k)!);
-  console.log(`figure: buildGraph + order of ${n} resources (binary tree): ${ms.toFixed(1)} ms`);
+  console.log(`\nfigure: buildGraph + order of ${n} resources (binary tree): ${ms.toFixed(1)} ms`);
   assert.ok(ms < 10_000, 'no quadratic blow-up (bound generous: the test machine is shared)');
 });
 

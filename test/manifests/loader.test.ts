@@ -203,7 +203,7 @@ test('figure: loading and checking 500 manifests', async () => {
     const ms = performance.now() - started;
     assert.is(r.resources.length, n);
     assert.equal([...r.errors, ...errors], []);
-    console.log(`figure: loadManifests + checkSet of ${n} files (a 500-long dependency chain): ${ms.toFixed(0)} ms`);
+    console.log(`\nfigure: loadManifests + checkSet of ${n} files (a 500-long dependency chain): ${ms.toFixed(0)} ms`);
   } finally {
     cleanup();
   }
