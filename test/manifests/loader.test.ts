@@ -46,6 +46,11 @@ test('an empty value is reported at its key; a flow mapping value at its own pos
   assert.equal(rendered(r).map((l) => l.split(': must')[0]), ['a.yaml:12:3: spec.memory', 'a.yaml:13:35: spec.networks[0].bridge']);
 });
 
+test('CRLF line endings and a byte-order mark do not shift positions', () => {
+  const text = '\uFEFF' + lxcYaml('web', 200, '  memory: lots\n').replaceAll('\n', '\r\n');
+  assert.equal(rendered(parseManifestText('w.yaml', text)), ['w.yaml:12:11: spec.memory: must be integer']);
+});
+
 test('YAML syntax errors keep the yaml package position; duplicate keys name the key', () => {
   assert.equal(rendered(parseManifestText('s.yaml', 'a: "unterminated\n')), ['s.yaml:2:1: YAML: Missing closing "quote']);
   assert.equal(rendered(parseManifestText('t.yaml', '\tkind: x\n')), ['t.yaml:1:1: YAML: Tabs are not allowed as indentation']);
