@@ -256,7 +256,10 @@ function issueOf(e: ErrorObject): Issue | undefined {
 export function issuesOf(errors: ErrorObject[] | null | undefined): Issue[] {
   const out: Issue[] = [];
   const seen = new Set<string>();
+  // a value that fails its pattern usually fails its format too: say it once
+  const patternFailed = new Set((errors ?? []).filter((e) => e.keyword === 'pattern').map((e) => e.instancePath));
   for (const e of errors ?? []) {
+    if (e.keyword === 'format' && patternFailed.has(e.instancePath)) continue;
     const issue = issueOf(e);
     if (!issue) continue;
     const key = `${formatPath(issue.path)}\u0000${issue.message}`;

@@ -108,6 +108,11 @@ for (const [label, path, value, re, at] of reject)
     assertRejected(withValue(lxc(), path, value), at ?? path, re);
   });
 
+test('a value failing both pattern and format is reported once', () => {
+  const r = validateResource(withValue(lxc(), ['spec', 'networks', 0, 'gw6'], 'not an address'));
+  assert.equal(r.issues.map((i) => i.path.join('.')), ['spec.networks.0.gw6']);
+});
+
 test('rejects missing required fields at the parent, naming the field', () => {
   assertRejected(withValue(lxc(), ['spec', 'rootfs'], undefined), ['spec'], /missing required field 'rootfs'/);
   assertRejected(withValue(lxc(), ['spec', 'networks', 0, 'bridge'], undefined), ['spec', 'networks', 0], /missing required field 'bridge'/);
