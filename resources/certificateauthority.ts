@@ -25,7 +25,7 @@ const subjectSchema: JSONSchemaType<CaSubject> = {
     commonName: { ...S.oneLine, minLength: 1, maxLength: 64 },
     organization: opt({ ...S.oneLine, maxLength: 64 }),
     validity: opt(S.goDuration),
-  },
+  } satisfies Record<keyof CaSubject, unknown>,
 };
 
 const outputSchema: JSONSchemaType<CertificateOutput> = {
@@ -39,7 +39,7 @@ const outputSchema: JSONSchemaType<CertificateOutput> = {
     mode: opt(S.fileMode),
     owner: opt({ type: 'integer', minimum: 0, maximum: 4294967294 }),
     group: opt({ type: 'integer', minimum: 0, maximum: 4294967294 }),
-  },
+  } satisfies Record<keyof CertificateOutput, unknown>,
 };
 
 const afterRenewalSchema: JSONSchemaType<AfterRenewal> = {
@@ -48,8 +48,8 @@ const afterRenewalSchema: JSONSchemaType<AfterRenewal> = {
   additionalProperties: false,
   properties: {
     guest: refSchema,
-    command: { type: 'array', items: { ...S.oneLine, maxLength: 4096 }, minItems: 1 },
-  },
+    command: { type: 'array', items: { ...S.oneLine, maxLength: 4096 }, minItems: 1 } as const,
+  } satisfies Record<keyof AfterRenewal, unknown>,
 };
 
 const certificateSchema: JSONSchemaType<CertificateSpec> = {
@@ -66,7 +66,7 @@ const certificateSchema: JSONSchemaType<CertificateSpec> = {
     keyAlgorithm: opt({ type: 'string', enum: [...KEY_ALGORITHMS] }),
     output: outputSchema,
     afterRenewal: opt(afterRenewalSchema),
-  },
+  } satisfies Record<keyof CertificateSpec, unknown>,
 };
 
 const embeddedSchema: JSONSchemaType<EmbeddedCa> = {
@@ -78,7 +78,7 @@ const embeddedSchema: JSONSchemaType<EmbeddedCa> = {
     root: subjectSchema,
     intermediate: subjectSchema,
     rootCertPath: opt(S.filePath),
-  },
+  } satisfies Record<keyof EmbeddedCa, unknown>,
 };
 
 const stepCaSchema: JSONSchemaType<StepCa> = {
@@ -91,7 +91,7 @@ const stepCaSchema: JSONSchemaType<StepCa> = {
     provisioner: { ...S.oneLine, minLength: 1, maxLength: 256 },
     provisionerKeyFile: opt(S.filePath),
     passwordFile: opt(S.filePath),
-  },
+  } satisfies Record<keyof StepCa, unknown>,
 };
 
 export const certificateAuthoritySpecSchema: JSONSchemaType<CertificateAuthoritySpec> = {
@@ -105,7 +105,7 @@ export const certificateAuthoritySpecSchema: JSONSchemaType<CertificateAuthority
     stepCa: opt(stepCaSchema),
     certificates: opt({ type: 'array', items: certificateSchema }),
     dependsOn: opt(dependsOnSchema),
-  },
+  } satisfies Record<keyof CertificateAuthoritySpec, unknown>,
 };
 
 export const certificateAuthoritySchema = manifestSchema('CertificateAuthority', certificateAuthoritySpecSchema);

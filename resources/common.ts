@@ -3,6 +3,9 @@
 // characters Proxmox uses as separators (',', '=', ';'), whitespace, '%' and newlines, so a value
 // that could change the meaning of what phoenix sends is rejected here, never sent.
 // Each pattern carries a `description`: the loader shows it next to a pattern mismatch.
+// Typing: every schema is JSONSchemaType<T> (each field of T present, with a schema of its type);
+// `properties: {...} satisfies Record<keyof T, unknown>` (or OnlyKeysOf where spreads are used)
+// adds the other direction, so a schema cannot accept a field the type does not have.
 import type { JSONSchemaType } from 'ajv';
 import type {
   CloudInit,
@@ -154,18 +157,18 @@ export const S = {
 // ---------------------------------------------------------------------------------------------
 // Sub-schemas
 
-export const stringMap = (keyHint: string): JSONSchemaType<Record<string, string>> => ({
-  type: 'object',
-  required: [],
-  propertyNames: { pattern: PATTERNS.labelKey, description: keyHint, maxLength: 317 },
-  additionalProperties: S.freeText,
-});
-
 export const labelsSchema: JSONSchemaType<Record<string, string>> = {
   type: 'object',
   required: [],
   propertyNames: { pattern: PATTERNS.labelKey, description: "a label key: [prefix/]name of letters, digits, '-', '_', '.'", maxLength: 317 },
   additionalProperties: { type: 'string', pattern: PATTERNS.labelValue, maxLength: 63, description: "a label value: letters, digits, '-', '_', '.', at most 63 characters" },
+};
+
+export const annotationsSchema: JSONSchemaType<Record<string, string>> = {
+  type: 'object',
+  required: [],
+  propertyNames: { pattern: PATTERNS.labelKey, description: "an annotation key: [prefix/]name of letters, digits, '-', '_', '.'", maxLength: 317 },
+  additionalProperties: S.freeText,
 };
 
 /** Manifest metadata: `generation` is written by the controller and is not accepted here. */
@@ -178,8 +181,8 @@ export const metadataSchema: JSONSchemaType<ManifestMeta> = {
   properties: {
     name: S.dnsLabel,
     labels: opt(labelsSchema),
-    annotations: opt(stringMap("an annotation key: [prefix/]name of letters, digits, '-', '_', '.'")),
-  },
+    annotations: opt(annotationsSchema),
+  } satisfies Record<keyof ManifestMeta, unknown>,
 };
 
 export const refSchema: JSONSchemaType<ObjectRef> = {
@@ -187,9 +190,9 @@ export const refSchema: JSONSchemaType<ObjectRef> = {
   required: ['kind', 'name'],
   additionalProperties: false,
   properties: {
-    kind: { type: 'string', enum: [...KINDS] },
+    kind: { type: 'string', enum: KINDS } as const,
     name: S.dnsLabel,
-  },
+  } satisfies Record<keyof ObjectRef, unknown>,
 };
 
 export const dependsOnSchema: JSONSchemaType<ObjectRef[]> = { type: 'array', items: refSchema, uniqueItems: true };
@@ -202,14 +205,14 @@ export const startupSchema: JSONSchemaType<Startup> = {
     order: opt({ type: 'integer', minimum: 0, maximum: 999999 }),
     up: opt({ type: 'integer', minimum: 0, maximum: 86400 }),
     down: opt({ type: 'integer', minimum: 0, maximum: 86400 }),
-  },
+  } satisfies Record<keyof Startup, unknown>,
 };
 
 export const volumeSchema: JSONSchemaType<Volume> = {
   type: 'object',
   required: ['storage', 'size'],
   additionalProperties: false,
-  properties: { storage: S.storage, size: S.diskSize },
+  properties: { storage: S.storage, size: S.diskSize } satisfies Record<keyof Volume, unknown>,
 };
 
 export const lxcNetworkSchema: JSONSchemaType<LxcNetwork> = {
@@ -228,7 +231,7 @@ export const lxcNetworkSchema: JSONSchemaType<LxcNetwork> = {
     firewall: opt(S.bool),
     mtu: opt(S.mtu),
     rate: opt(S.rate),
-  },
+  } satisfies Record<keyof LxcNetwork, unknown>,
 };
 
 export const VM_NET_MODELS = ['virtio', 'e1000', 'e1000e', 'rtl8139', 'vmxnet3'] as const;
@@ -245,7 +248,7 @@ export const vmNetworkSchema: JSONSchemaType<VmNetwork> = {
     firewall: opt(S.bool),
     mtu: opt({ type: 'integer', minimum: 1, maximum: 65520 }),
     rate: opt(S.rate),
-  },
+  } satisfies Record<keyof VmNetwork, unknown>,
 };
 
 export const featuresSchema: JSONSchemaType<LxcFeatures> = {
@@ -258,7 +261,7 @@ export const featuresSchema: JSONSchemaType<LxcFeatures> = {
     fuse: opt(S.bool),
     mknod: opt(S.bool),
     mount: opt({ type: 'array', items: S.fsType, uniqueItems: true }),
-  },
+  } satisfies Record<keyof LxcFeatures, unknown>,
 };
 
 export const mountPointSchema: JSONSchemaType<MountPoint> = {
@@ -271,7 +274,7 @@ export const mountPointSchema: JSONSchemaType<MountPoint> = {
     hostPath: opt(S.absPath),
     readOnly: opt(S.bool),
     backup: opt(S.bool),
-  },
+  } satisfies Record<keyof MountPoint, unknown>,
 };
 
 const POLICY = ['ACCEPT', 'DROP', 'REJECT'] as const;
@@ -281,8 +284,8 @@ export const firewallRuleSchema: JSONSchemaType<FirewallRule> = {
   required: ['type', 'action'],
   additionalProperties: false,
   properties: {
-    type: { type: 'string', enum: ['in', 'out'] },
-    action: { type: 'string', enum: [...POLICY] },
+    type: { type: 'string', enum: ['in', 'out'] } as const,
+    action: { type: 'string', enum: POLICY } as const,
     proto: opt(S.proto),
     source: opt(S.fwAddr),
     dest: opt(S.fwAddr),
@@ -291,7 +294,7 @@ export const firewallRuleSchema: JSONSchemaType<FirewallRule> = {
     iface: opt(S.fwIface),
     comment: opt(S.freeText),
     enable: opt(S.bool),
-  },
+  } satisfies Record<keyof FirewallRule, unknown>,
 };
 
 export const firewallSchema: JSONSchemaType<Firewall> = {
@@ -303,7 +306,7 @@ export const firewallSchema: JSONSchemaType<Firewall> = {
     policyIn: opt({ type: 'string', enum: [...POLICY] }),
     policyOut: opt({ type: 'string', enum: [...POLICY] }),
     rules: opt({ type: 'array', items: firewallRuleSchema }),
-  },
+  } satisfies Record<keyof Firewall, unknown>,
 };
 
 export const serviceSchema: JSONSchemaType<Service> = {
@@ -316,7 +319,7 @@ export const serviceSchema: JSONSchemaType<Service> = {
     protocol: opt({ type: 'string', enum: ['http', 'https', 'tcp', 'udp'] }),
     path: opt(S.absPath),
     tls: opt(S.bool),
-  },
+  } satisfies Record<keyof Service, unknown>,
 };
 
 export const sourceSchema: JSONSchemaType<GuestSource> = {
@@ -330,21 +333,21 @@ export const sourceSchema: JSONSchemaType<GuestSource> = {
     ostemplate: opt(S.vztmpl),
     full: opt(S.bool),
     storage: opt(S.storage),
-  },
+  } satisfies Record<keyof GuestSource, unknown>,
 };
 
 export const vmDiskSchema: JSONSchemaType<VmDisk> = {
   type: 'object',
   required: ['slot', 'storage', 'size'],
   additionalProperties: false,
-  properties: { slot: S.vmSlot, storage: S.storage, size: S.diskSize },
+  properties: { slot: S.vmSlot, storage: S.storage, size: S.diskSize } satisfies Record<keyof VmDisk, unknown>,
 };
 
 export const ipConfigSchema: JSONSchemaType<CloudInitIpConfig> = {
   type: 'object',
   required: [],
   additionalProperties: false,
-  properties: { ip: opt(S.ciIp), gw: opt(S.ipv4), ip6: opt(S.ciIp6), gw6: opt(S.ipv6) },
+  properties: { ip: opt(S.ciIp), gw: opt(S.ipv4), ip6: opt(S.ciIp6), gw6: opt(S.ipv6) } satisfies Record<keyof CloudInitIpConfig, unknown>,
 };
 
 export const cloudInitSchema: JSONSchemaType<CloudInit> = {
@@ -358,7 +361,7 @@ export const cloudInitSchema: JSONSchemaType<CloudInit> = {
     nameserver: opt(S.ip),
     searchdomain: opt(S.hostname),
     upgrade: opt(S.bool),
-  },
+  } satisfies Record<keyof CloudInit, unknown>,
 };
 
 export const LXC_OSTYPES = ['debian', 'devuan', 'ubuntu', 'centos', 'fedora', 'opensuse', 'archlinux', 'alpine', 'gentoo', 'nixos', 'unmanaged'];
