@@ -64,8 +64,9 @@ function addError(errors: Errors, path: string, msg: string): void {
   errors[p] = errors[p] ? `${errors[p]}\\n${msg}` : msg;
 }
 
-const INTEGER_RE = /^[+-]?\d+$/;
-const NUMBER_RE = /^[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?$/;
+// Perl's `$` also matches before a final newline, so "5\n" is an integer to PVE.
+const INTEGER_RE = /^[+-]?\d+\n?$/;
+const NUMBER_RE = /^[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?\n?$/;
 
 export function isInteger(v: string): boolean {
   return INTEGER_RE.test(v);

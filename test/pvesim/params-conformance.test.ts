@@ -53,8 +53,8 @@ function perlMatch(pattern: string, value: string): boolean {
   }
   return re.test(value);
 }
-const INT = /^[+-]?\d+$/;
-const NUM = /^[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?$/;
+const INT = /^[+-]?\d+(?=\n?$)/;
+const NUM = /^[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?(?=\n?$)/;
 const isOptional = (s: S): boolean => !!s.optional && s.optional !== '0' as unknown;
 
 // ---- named formats: values whose validity on a real server is known ---------------------------------------
@@ -274,7 +274,7 @@ function scalarValues(s: S): string[] {
       break;
     case 'integer':
     case 'number': {
-      ['abc', '1.5', '1e3', '+7', '-3', ''].forEach((v) => out.add(v));
+      ['abc', '1.5', '1e3', '+7', '-3', '', '5\n', '5\n\n', ' 5'].forEach((v) => out.add(v));
       for (const b of [s.minimum, s.maximum]) if (b !== undefined) [Number(b) - 1, Number(b), Number(b) + 1].forEach((v) => out.add(String(v)));
       if (s.type === 'number' && s.minimum !== undefined) out.add(String(Number(s.minimum) - 0.5));
       break;

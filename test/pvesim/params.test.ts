@@ -22,6 +22,8 @@ const CASES: Case[] = [
   ['integer below minimum', 'PUT', `${LXC}/{vmid}/config`, { ...guest, memory: '8' }, { memory: 'value must have a minimum value of 16' }],
   ['integer above maximum', 'PUT', `${LXC}/{vmid}/config`, { ...guest, cores: '8193' }, { cores: 'value must have a maximum value of 8192' }],
   ['integer with sign', 'PUT', `${LXC}/{vmid}/config`, { ...guest, cores: '+4' }, undefined],
+  ['integer with a final newline (Perl $)', 'PUT', `${LXC}/{vmid}/config`, { ...guest, cores: '4\n' }, undefined],
+  ['integer with a leading space', 'PUT', `${LXC}/{vmid}/config`, { ...guest, cores: ' 4' }, { cores: "type check ('integer') failed - got ' 4'" }],
   ['number', 'PUT', `${LXC}/{vmid}/config`, { ...guest, cpulimit: '1.5' }, undefined],
   ['boolean is 1 or 0 on the wire', 'PUT', `${LXC}/{vmid}/config`, { ...guest, onboot: 'yes' }, { onboot: "type check ('boolean') failed - got 'yes'" }],
   ['enum', 'PUT', `${LXC}/{vmid}/config`, { ...guest, arch: 'x' }, { arch: "value 'x' does not have a value in the enumeration 'amd64, i386, arm64, armhf, riscv32, riscv64'" }],
