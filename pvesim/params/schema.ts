@@ -102,6 +102,8 @@ export function anchored(pattern: string): RegExp {
 }
 
 const charLength = (s: string): number => [...s].length;
+/** Perl's notion of a false scalar. */
+const perlFalse = (v: string | undefined): boolean => v === undefined || v === '' || v === '0';
 
 const requiredCache = new WeakMap<PropFormat, string[]>();
 function requiredKeys(schema: PropFormat): string[] {
@@ -174,7 +176,8 @@ export class Checker {
     let defaultKey: string | undefined;
     for (const part of data.split(',')) {
       if (/^\s*$/.test(part)) continue;
-      const kv = /^([^=]+)=([\s\S]+)$/.exec(part);
+      // Perl: /^([^=]+)=(.+)$/ -- `.` stops at newlines and `$` may precede a final one
+      const kv = /^([^=]+)=([^\n]+)\n?$/.exec(part);
       if (kv) {
         let k = kv[1]!;
         let v = kv[2]!;
@@ -196,7 +199,7 @@ export class Checker {
         for (const key of Object.keys(format)) {
           if (!format[key]!.defaultKey) continue;
           defaultKey = key;
-          if (!res[key]) {
+          if (perlFalse(res[key])) {
             res[key] = part;
             break;
           }

@@ -181,9 +181,11 @@ function oraclePropertyString(f: Record<string, S>, data: string, path: string):
   for (const part of data.split(',')) {
     if (part.trim() === '' && !/\S/.test(part)) continue;
     const eq = part.indexOf('=');
-    if (eq > 0 && eq < part.length - 1) {
+    // key=value where the value runs to the first newline, and only a final newline may follow
+    const value = part.slice(eq + 1).replace(/\n$/, '');
+    if (eq > 0 && value !== '' && !value.includes('\n')) {
       let k = part.slice(0, eq);
-      let v = part.slice(eq + 1);
+      let v = value;
       if (k in res) return die(`duplicate key in comma-separated list property: ${k}`);
       let sub = Object.hasOwn(f, k) ? f[k] : undefined;
       if (sub?.alias) {
@@ -201,7 +203,7 @@ function oraclePropertyString(f: Record<string, S>, data: string, path: string):
       if (dk) return die(`duplicate key in comma-separated list property: ${dk}`);
       dk = Object.keys(f).find((k) => f[k]!.default_key);
       if (!dk) return die('value without key, but schema does not define a default key');
-      if (res[dk]) return die(`duplicate key in comma-separated list property: ${dk}`);
+      if (res[dk] !== undefined && res[dk] !== '' && res[dk] !== '0') return die(`duplicate key in comma-separated list property: ${dk}`);
       res[dk] = part;
     } else {
       return die('missing key in comma-separated list property');
