@@ -82,12 +82,16 @@ export function parseBoolean(v: string): '1' | '0' | undefined {
   return undefined;
 }
 
-/** PVE::Tools::split_list: NUL-separated if it contains NUL, else split on commas, semicolons, spaces. */
-export function splitList(text: string): string[] {
-  const parts = text.includes('\0') ? text.split('\0') : text.replace(/[,;]/g, ' ').replace(/^\s+/, '').split(/\s+/);
-  // Perl's split drops trailing empty fields.
+/** Perl's split: trailing empty fields are dropped. */
+export function perlSplit(str: string, sep: string | RegExp): string[] {
+  const parts = str.split(sep);
   while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
   return parts;
+}
+
+/** PVE::Tools::split_list: NUL-separated if it contains NUL, else split on commas, semicolons, spaces. */
+export function splitList(text: string): string[] {
+  return text.includes('\0') ? perlSplit(text, '\0') : perlSplit(text.replace(/[,;]/g, ' ').replace(/^\s+/, ''), /\s+/);
 }
 
 const anchoredCache = new Map<string, RegExp>();
