@@ -1,6 +1,9 @@
 // pvesim's own definitions of the parameters of every endpoint it emulates, checked with the semantics
 // of Proxmox VE's JSONSchema: validateRequest() gives the `errors` object a real node answers with
-// (HTTP 400 "Parameter verification failed."), or nothing when the request is valid.
+// (HTTP 400 "Parameter verification failed.", body {"data":null,"errors":{...}}), or nothing when the
+// request is valid. Typical use in the server:
+//   const hit = matchEndpoint(req.method, pathBelowApi2Json);           // undefined -> 501
+//   const { errors } = validateRequest(hit.method, hit.path, { ...hit.pathParams, ...query, ...body });
 import { bool, fmt, int, need, num, oneOf, pat, str } from './build.js';
 import { FORMATS } from './formats.js';
 import { LXC_CONFIG, LXC_CREATE, LXC_DEV, LXC_DISKS, LXC_FEATURES, LXC_MP, LXC_NET, LXC_ROOTFS, LXC_UNUSED } from './lxc.js';
@@ -69,6 +72,10 @@ const CLONE: Params = {
 function guestEndpoints(kind: 'lxc' | 'qemu'): Array<[Method, string, Params]> {
   const b = `/nodes/{node}/${kind}/{vmid}`;
   return [
+    ['GET', b, GUEST], // directory index
+    ['GET', `${b}/status`, GUEST], // directory index
+    ['GET', `${b}/firewall`, GUEST], // directory index
+    ['GET', `${b}/snapshot/{snapname}`, { ...GUEST, snapname: need(SNAPNAME) }], // directory index
     ['GET', `${b}/config`, { ...GUEST, current: bool({ default: 0 }), snapshot: SNAPNAME }],
     ['GET', `${b}/pending`, GUEST],
     ['GET', `${b}/status/current`, GUEST],
@@ -101,6 +108,8 @@ const TABLE: Array<[Method, string, Params]> = [
   }],
   ['GET', '/version', {}],
   ['GET', '/nodes', {}],
+  ['GET', '/nodes/{node}', NODE], // directory index
+  ['GET', '/cluster', {}], // directory index
   ['GET', '/nodes/{node}/status', NODE],
   ['GET', '/cluster/resources', { type: oneOf(['vm', 'storage', 'node', 'sdn']) }],
   ['GET', '/cluster/nextid', { vmid: vmidSchema({ optional: true }) }],
@@ -168,6 +177,7 @@ const TABLE: Array<[Method, string, Params]> = [
     ...NODE, content: fmt('pve-storage-content-list'), enabled: bool({ default: 0 }), format: bool({ default: 0 }),
     storage: fmt('pve-storage-id'), target: fmt('pve-node'),
   }],
+  ['GET', '/nodes/{node}/storage/{storage}', { ...NODE, storage: need(fmt('pve-storage-id')) }], // directory index
   ['GET', '/nodes/{node}/storage/{storage}/content', {
     ...NODE, content: fmt('pve-storage-content'), storage: need(fmt('pve-storage-id')), vmid: vmidSchema({ optional: true }),
   }],
@@ -184,6 +194,7 @@ const TABLE: Array<[Method, string, Params]> = [
     userfilter: str(),
     vmid: vmidSchema({ optional: true }),
   }],
+  ['GET', '/nodes/{node}/tasks/{upid}', { ...NODE, upid: need(str()) }], // directory index
   ['GET', '/nodes/{node}/tasks/{upid}/status', { ...NODE, upid: need(str()) }],
   ['GET', '/nodes/{node}/tasks/{upid}/log', {
     ...NODE, download: bool(), limit: int(0, undefined, { default: 50 }), start: int(0, undefined, { default: 0 }), upid: need(str()),
@@ -194,6 +205,41 @@ const ENDPOINTS = new Map<string, Params>(TABLE.map(([m, p, params]) => [`${m} $
 
 /** Every endpoint pvesim emulates (paths below /api2/json, `{name}` for path parameters). */
 export const EMULATED_ENDPOINTS: Array<{ method: Method; path: string }> = TABLE.map(([method, path]) => ({ method, path }));
+
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    return seg; // a stray '%' stays as sent; the parameter check judges it
+  }
+}
+
+/**
+ * The emulated endpoint a concrete path (below /api2/json) addresses, with its path parameters;
+ * literal segments win over `{name}` ones, as in PVE's router.
+ */
+export function matchEndpoint(method: string, path: string): { method: Method; path: string; pathParams: Record<string, string> } | undefined {
+  const segs = path.replace(/^\/+|\/+$/g, '').split('/');
+  let best: { method: Method; path: string; pathParams: Record<string, string>; literals: number } | undefined;
+  for (const e of EMULATED_ENDPOINTS) {
+    if (e.method !== method.toUpperCase()) continue;
+    const tsegs = e.path.slice(1).split('/');
+    if (tsegs.length !== segs.length) continue;
+    const pathParams: Record<string, string> = {};
+    let literals = 0;
+    const ok = tsegs.every((t, i) => {
+      const seg = segs[i]!;
+      const name = /^\{(\w+)\}$/.exec(t)?.[1];
+      if (!name) return t === seg && ++literals > 0;
+      pathParams[name] = decodeSegment(seg);
+      return seg !== '';
+    });
+    if (ok && (!best || literals > best.literals)) best = { method: e.method, path: e.path, pathParams, literals };
+  }
+  if (!best) return undefined;
+  const { literals: _literals, ...hit } = best;
+  return hit;
+}
 
 /** The parameter schemas of one endpoint, or undefined if pvesim does not emulate it. */
 export function endpointParams(method: string, pathTemplate: string): Readonly<Params> | undefined {

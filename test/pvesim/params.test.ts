@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseSize } from '../../pvesim/params/formats.js';
-import { EMULATED_ENDPOINTS, parsePropertyString, validateRequest } from '../../pvesim/params/index.js';
+import { EMULATED_ENDPOINTS, matchEndpoint, parsePropertyString, validateRequest } from '../../pvesim/params/index.js';
 import { splitList } from '../../pvesim/params/schema.js';
 
 const LXC = '/nodes/{node}/lxc';
@@ -22,6 +22,8 @@ const CASES: Case[] = [
   ['integer below minimum', 'PUT', `${LXC}/{vmid}/config`, { ...guest, memory: '8' }, { memory: 'value must have a minimum value of 16' }],
   ['integer above maximum', 'PUT', `${LXC}/{vmid}/config`, { ...guest, cores: '8193' }, { cores: 'value must have a maximum value of 8192' }],
   ['integer with sign', 'PUT', `${LXC}/{vmid}/config`, { ...guest, cores: '+4' }, undefined],
+  ['integer with a final newline (Perl $)', 'PUT', `${LXC}/{vmid}/config`, { ...guest, cores: '4\n' }, undefined],
+  ['integer with a leading space', 'PUT', `${LXC}/{vmid}/config`, { ...guest, cores: ' 4' }, { cores: "type check ('integer') failed - got ' 4'" }],
   ['number', 'PUT', `${LXC}/{vmid}/config`, { ...guest, cpulimit: '1.5' }, undefined],
   ['boolean is 1 or 0 on the wire', 'PUT', `${LXC}/{vmid}/config`, { ...guest, onboot: 'yes' }, { onboot: "type check ('boolean') failed - got 'yes'" }],
   ['enum', 'PUT', `${LXC}/{vmid}/config`, { ...guest, arch: 'x' }, { arch: "value 'x' does not have a value in the enumeration 'amd64, i386, arm64, armhf, riscv32, riscv64'" }],
@@ -49,6 +51,9 @@ const CASES: Case[] = [
   ['bad delete entry', 'PUT', `${QEMU}/{vmid}/config`, { ...guest, delete: 'net1,1bad' }, { delete: "invalid format - invalid configuration ID '1bad'\n" }],
   ['sshkeys must be urlencoded', 'PUT', `${QEMU}/{vmid}/config`, { ...guest, sshkeys: 'ssh-ed25519 AAAA' }, { sshkeys: 'invalid format - invalid urlencoded string: ssh-ed25519 AAAA\n' }],
   ['storage pair entry', 'POST', `${QEMU}/{vmid}/status/start`, { ...guest, targetstorage: 'x:y:z' }, { targetstorage: "invalid format - entry 'x:y:z' contains invalid ID - storage ID 'x:y:z' contains illegal characters\n\n\n" }],
+  ['startup order 0 is false in Perl', 'PUT', `${LXC}/{vmid}/config`, { ...guest, startup: '0' }, { startup: 'invalid format - unable to parse startup options\n' }],
+  ['cpuset with a trailing comma', 'PUT', `${QEMU}/{vmid}/config`, { ...guest, affinity: '0-3,' }, undefined],
+  ['cpuset with an empty range', 'PUT', `${QEMU}/{vmid}/config`, { ...guest, affinity: '0,,3' }, { affinity: 'invalid format - unable to parse cpuset option\n' }],
   ['startup order', 'PUT', `${LXC}/{vmid}/config`, { ...guest, startup: 'first' }, { startup: 'invalid format - unable to parse startup options\n' }],
   ['container nameservers', 'PUT', `${LXC}/{vmid}/config`, { ...guest, nameserver: '1.1.1.1 fe80::1%eth0' }, undefined],
   ['bad nameserver', 'PUT', `${LXC}/{vmid}/config`, { ...guest, nameserver: '1.1.1.x' }, { nameserver: 'invalid format - value does not look like a valid IP address\n' }],
@@ -71,6 +76,9 @@ const CASES: Case[] = [
   ['duplicate sub-key', 'POST', LXC, { ...lxcCreate, net0: 'name=eth0,name=eth1' }, { net0: 'invalid format - duplicate key in comma-separated list property: name\n' }],
   ['no default key', 'POST', LXC, { ...lxcCreate, net0: 'eth0' }, { net0: 'invalid format - value without key, but schema does not define a default key\n' }],
   ['empty sub-value', 'POST', LXC, { ...lxcCreate, net0: 'name=' }, { net0: 'invalid format - missing key in comma-separated list property\n' }],
+  ['newline inside a sub-value', 'POST', LXC, { ...lxcCreate, net0: 'name=eth0,bridge=vmbr0\nx' }, { net0: 'invalid format - missing key in comma-separated list property\n' }],
+  ['default key after a false value (Perl truthiness)', 'PUT', `${QEMU}/{vmid}/config`, { ...guest, agent: 'enabled=0,1' }, undefined],
+  ['default key twice', 'PUT', `${QEMU}/{vmid}/config`, { ...guest, agent: 'enabled=1,1' }, { agent: 'invalid format - duplicate key in comma-separated list property: enabled\n' }],
   ['rootfs with size', 'POST', LXC, { ...lxcCreate, rootfs: 'local-lvm:8,mountoptions=noatime;nodev' }, undefined],
   ['rootfs mount options', 'POST', LXC, { ...lxcCreate, rootfs: 'local-lvm:8,mountoptions=noatime;bogus' }, { rootfs: fmtErr({ 'rootfs.mountoptions': 'value does not match the regex pattern' }) }],
   ['mount point needs mp', 'POST', LXC, { ...lxcCreate, mp0: 'local-lvm:8' }, { mp0: fmtErr({ 'mp0.mp': 'property is missing and it is not optional' }) }],
@@ -112,6 +120,22 @@ test('every emulated endpoint is known, once', () => {
     assert.type(validateRequest(method, path, params), 'object');
   }
   assert.throws(() => validateRequest('GET', '/nodes/{node}/qemu/{vmid}/rrd', {}), /does not emulate/);
+});
+
+test('matchEndpoint finds the template and path parameters of a concrete path', () => {
+  const upid = 'UPID:pve:00001234:00005678:65000000:qmstart:100:root@pam:';
+  const table: Array<[string, string, ReturnType<typeof matchEndpoint>]> = [
+    ['GET', '/nodes/pve/lxc/100/config', { method: 'GET', path: '/nodes/{node}/lxc/{vmid}/config', pathParams: { node: 'pve', vmid: '100' } }],
+    ['post', '/nodes/pve/qemu', { method: 'POST', path: '/nodes/{node}/qemu', pathParams: { node: 'pve' } }],
+    ['DELETE', '/nodes/pve/qemu/101/snapshot/before-upgrade', { method: 'DELETE', path: '/nodes/{node}/qemu/{vmid}/snapshot/{snapname}', pathParams: { node: 'pve', vmid: '101', snapname: 'before-upgrade' } }],
+    ['GET', `/nodes/pve/tasks/${encodeURIComponent(upid)}/status`, { method: 'GET', path: '/nodes/{node}/tasks/{upid}/status', pathParams: { node: 'pve', upid } }],
+    ['GET', '/nodes/pve/qemu/100/firewall/rules/0', { method: 'GET', path: '/nodes/{node}/qemu/{vmid}/firewall/rules/{pos}', pathParams: { node: 'pve', vmid: '100', pos: '0' } }],
+    ['GET', '/cluster/nextid/', { method: 'GET', path: '/cluster/nextid', pathParams: {} }],
+    ['GET', '/nodes/pve/lxc/10%/config', { method: 'GET', path: '/nodes/{node}/lxc/{vmid}/config', pathParams: { node: 'pve', vmid: '10%' } }],
+    ['GET', '/nodes/pve/qemu/100/rrd', undefined],
+    ['PATCH', '/nodes', undefined],
+  ];
+  for (const [method, path, want] of table) assert.equal(matchEndpoint(method, path), want, `${method} ${path}`);
 });
 
 test('parsePropertyString resolves aliases, default keys and boolean words', () => {
