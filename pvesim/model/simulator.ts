@@ -33,6 +33,8 @@ import {
   poolUsed,
   supportsLinkedClone,
   volumeName,
+  VolumeMap,
+  shortName,
   type ContentType,
   type StoragePool,
   type StorageSpec,
@@ -238,7 +240,7 @@ export class Simulator {
         continue;
       }
       const node = spec.shared ? undefined : key.slice(0, key.indexOf('/'));
-      const pool: StoragePool = node === undefined ? { spec, volumes: new Map() } : { spec, node, volumes: new Map() };
+      const pool: StoragePool = node === undefined ? { spec, volumes: new VolumeMap() } : { spec, node, volumes: new VolumeMap() };
       this.pools.set(key, pool);
       if (spec.name === 'local') {
         const ctime = unixNow() - 86400;
@@ -293,8 +295,7 @@ export class Simulator {
       for (;;) {
         const a = volumeName(pool.spec, guest, vmid, n, false).name;
         const b = volumeName(pool.spec, guest, vmid, n, true).name;
-        const taken = [...pool.volumes.keys()].some((v) => v.endsWith(`:${a}`) || v.endsWith(`:${b}`) || v.endsWith(`/${a}`) || v.endsWith(`/${b}`));
-        if (!taken) break;
+        if (!pool.volumes.hasName(shortName(a)) && !pool.volumes.hasName(shortName(b))) break;
         n++;
       }
       ({ name, format } = volumeName(pool.spec, guest, vmid, n, opts.base));
@@ -1213,7 +1214,9 @@ export class Simulator {
         const free = poolCapacity(f.pool) - poolUsed(f.pool);
         if (!f.vol.parent && newSize - f.vol.size > free) throw new Error(outOfSpaceMessage(f.pool.spec, f.vol.volid.split(':')[1]!, newSize - f.vol.size, free));
         t.log(`Size of logical volume ${f.vol.volid} changed from ${formatSize(f.vol.size)} to ${formatSize(newSize)}.`);
+        f.pool.volumes.delete(f.vol.volid);
         f.vol.size = newSize;
+        f.pool.volumes.set(f.vol.volid, f.vol);
         const p = parsePropString(g.conf[disk]!);
         p.kv.set('size', formatSize(newSize));
         g.conf[disk] = formatPropString(p);
