@@ -1,6 +1,9 @@
 // pvesim's own definitions of the parameters of every endpoint it emulates, checked with the semantics
 // of Proxmox VE's JSONSchema: validateRequest() gives the `errors` object a real node answers with
-// (HTTP 400 "Parameter verification failed."), or nothing when the request is valid.
+// (HTTP 400 "Parameter verification failed.", body {"data":null,"errors":{...}}), or nothing when the
+// request is valid. Typical use in the server:
+//   const hit = matchEndpoint(req.method, pathBelowApi2Json);           // undefined -> 501
+//   const { errors } = validateRequest(hit.method, hit.path, { ...hit.pathParams, ...query, ...body });
 import { bool, fmt, int, need, num, oneOf, pat, str } from './build.js';
 import { FORMATS } from './formats.js';
 import { LXC_CONFIG, LXC_CREATE, LXC_DEV, LXC_DISKS, LXC_FEATURES, LXC_MP, LXC_NET, LXC_ROOTFS, LXC_UNUSED } from './lxc.js';
@@ -194,6 +197,41 @@ const ENDPOINTS = new Map<string, Params>(TABLE.map(([m, p, params]) => [`${m} $
 
 /** Every endpoint pvesim emulates (paths below /api2/json, `{name}` for path parameters). */
 export const EMULATED_ENDPOINTS: Array<{ method: Method; path: string }> = TABLE.map(([method, path]) => ({ method, path }));
+
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    return seg; // a stray '%' stays as sent; the parameter check judges it
+  }
+}
+
+/**
+ * The emulated endpoint a concrete path (below /api2/json) addresses, with its path parameters;
+ * literal segments win over `{name}` ones, as in PVE's router.
+ */
+export function matchEndpoint(method: string, path: string): { method: Method; path: string; pathParams: Record<string, string> } | undefined {
+  const segs = path.replace(/^\/+|\/+$/g, '').split('/');
+  let best: { method: Method; path: string; pathParams: Record<string, string>; literals: number } | undefined;
+  for (const e of EMULATED_ENDPOINTS) {
+    if (e.method !== method.toUpperCase()) continue;
+    const tsegs = e.path.slice(1).split('/');
+    if (tsegs.length !== segs.length) continue;
+    const pathParams: Record<string, string> = {};
+    let literals = 0;
+    const ok = tsegs.every((t, i) => {
+      const seg = segs[i]!;
+      const name = /^\{(\w+)\}$/.exec(t)?.[1];
+      if (!name) return t === seg && ++literals > 0;
+      pathParams[name] = decodeSegment(seg);
+      return seg !== '';
+    });
+    if (ok && (!best || literals > best.literals)) best = { method: e.method, path: e.path, pathParams, literals };
+  }
+  if (!best) return undefined;
+  const { literals: _literals, ...hit } = best;
+  return hit;
+}
 
 /** The parameter schemas of one endpoint, or undefined if pvesim does not emulate it. */
 export function endpointParams(method: string, pathTemplate: string): Readonly<Params> | undefined {

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseSize } from '../../pvesim/params/formats.js';
-import { EMULATED_ENDPOINTS, parsePropertyString, validateRequest } from '../../pvesim/params/index.js';
+import { EMULATED_ENDPOINTS, matchEndpoint, parsePropertyString, validateRequest } from '../../pvesim/params/index.js';
 import { splitList } from '../../pvesim/params/schema.js';
 
 const LXC = '/nodes/{node}/lxc';
@@ -112,6 +112,22 @@ test('every emulated endpoint is known, once', () => {
     assert.type(validateRequest(method, path, params), 'object');
   }
   assert.throws(() => validateRequest('GET', '/nodes/{node}/qemu/{vmid}/rrd', {}), /does not emulate/);
+});
+
+test('matchEndpoint finds the template and path parameters of a concrete path', () => {
+  const upid = 'UPID:pve:00001234:00005678:65000000:qmstart:100:root@pam:';
+  const table: Array<[string, string, ReturnType<typeof matchEndpoint>]> = [
+    ['GET', '/nodes/pve/lxc/100/config', { method: 'GET', path: '/nodes/{node}/lxc/{vmid}/config', pathParams: { node: 'pve', vmid: '100' } }],
+    ['post', '/nodes/pve/qemu', { method: 'POST', path: '/nodes/{node}/qemu', pathParams: { node: 'pve' } }],
+    ['DELETE', '/nodes/pve/qemu/101/snapshot/before-upgrade', { method: 'DELETE', path: '/nodes/{node}/qemu/{vmid}/snapshot/{snapname}', pathParams: { node: 'pve', vmid: '101', snapname: 'before-upgrade' } }],
+    ['GET', `/nodes/pve/tasks/${encodeURIComponent(upid)}/status`, { method: 'GET', path: '/nodes/{node}/tasks/{upid}/status', pathParams: { node: 'pve', upid } }],
+    ['GET', '/nodes/pve/qemu/100/firewall/rules/0', { method: 'GET', path: '/nodes/{node}/qemu/{vmid}/firewall/rules/{pos}', pathParams: { node: 'pve', vmid: '100', pos: '0' } }],
+    ['GET', '/cluster/nextid/', { method: 'GET', path: '/cluster/nextid', pathParams: {} }],
+    ['GET', '/nodes/pve/lxc/10%/config', { method: 'GET', path: '/nodes/{node}/lxc/{vmid}/config', pathParams: { node: 'pve', vmid: '10%' } }],
+    ['GET', '/nodes/pve/qemu/100/rrd', undefined],
+    ['PATCH', '/nodes', undefined],
+  ];
+  for (const [method, path, want] of table) assert.equal(matchEndpoint(method, path), want, `${method} ${path}`);
 });
 
 test('parsePropertyString resolves aliases, default keys and boolean words', () => {
