@@ -119,6 +119,13 @@ async function readParams(req: IncomingMessage, url: URL): Promise<Params> {
   return { ...params, ...fromBody };
 }
 
+/** A form field sent empty reaches Proxmox's checks as undefined: drop it. */
+function dropEmpty(p: Params): Params {
+  const out: Params = {};
+  for (const [k, v] of Object.entries(p)) if (v !== '') out[k] = v;
+  return out;
+}
+
 function lockFaultMessage(path: string, params: Params): string {
   const m = /\/(lxc|qemu)\/(\d+)(\/|$)/.exec(path);
   const type = m?.[1] ?? (/\/lxc(\/|$)/.test(path) ? 'lxc' : /\/qemu(\/|$)/.test(path) ? 'qemu' : undefined);
@@ -218,16 +225,21 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       const r = await applyFault(fault, req, res, rel, params, caller);
       if (r !== undefined) return r;
     }
-    const all: Params = { ...params, ...match.path };
-    const v = deps.validator()(method, match.route.template, all);
-    if (v.errors && Object.keys(v.errors).length > 0) throw new PveError(400, 'Parameter verification failed.', v.errors);
+    const all: Params = { ...dropEmpty(params), ...match.path };
+    validate(method, match.route.template, all);
     const ctx: RouteContext = { sim, params: all, path: match.path, caller };
     const data = await match.route.handler(ctx);
     return sendData(res, data);
   };
 
+  const validate = (method: string, template: string, params: Params): void => {
+    const v = deps.validator()(method, template, params);
+    if (v.errors && Object.keys(v.errors).length > 0) throw new PveError(400, 'Parameter verification failed.', v.errors);
+  };
+
   const login = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<number> => {
-    const p = await readParams(req, url);
+    const p = dropEmpty(await readParams(req, url));
+    validate('POST', '/access/ticket', p);
     const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
     const t = auth.login(one(p.username), one(p.password), one(p.realm));
     if (!t) return sendUnauthorized(res, 'authentication failure');

@@ -1,5 +1,6 @@
 // Conformance of pvesim with the behaviour of Proxmox VE 9.1 (shared/pve-api/behaviour.md), row by
 // row, through the real proxmox-api client over HTTPS: once with an API token, once with ticket login.
+// Time scale 0.05: a create takes 300 ms, so states seen mid-task (lock: create) have a wide margin.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSim, type SimHandle } from '../../pvesim/index.js';
@@ -21,7 +22,7 @@ for (const mode of ['token', 'ticket'] as const) {
   const ok = async (p: Promise<string>) => assert.is(await done(p), 'OK');
 
   S.before(async () => {
-    h = await startSim({ timeScale: 0.01, nodes: ['pve', 'pve2'], seed: 7, storages: [{ name: 'tiny', type: 'lvmthin', content: ['images', 'rootdir'], sizeGiB: 10 }] });
+    h = await startSim({ timeScale: 0.05, nodes: ['pve', 'pve2'], seed: 7, storages: [{ name: 'tiny', type: 'lvmthin', content: ['images', 'rootdir'], sizeGiB: 10 }] });
     px = client(h, mode);
     // fixtures: CT 100 (stopped), CT 102 (running), VM 300 (stopped), VM 301 (running), CT template 200, VM templates 900, 905
     await ok(mkCt(100));

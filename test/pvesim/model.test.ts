@@ -2,6 +2,8 @@
 // locks, fault specs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { apiRoutes } from '../../pvesim/http/routes.js';
+import { EMULATED_ENDPOINTS } from '../../pvesim/params/index.js';
 import { FaultInjector, parseFaultSpec, pathMatches } from '../../pvesim/faults.js';
 import { normaliseLxcNet, normaliseQemuNet, wireConfig } from '../../pvesim/model/config.js';
 import { LockManager } from '../../pvesim/model/locks.js';
@@ -93,6 +95,12 @@ test('fault spec: parse, match, sequences, errors name the item', () => {
   assert.equal(f.pick('GET', '/version'), { kind: '503' });
   assert.is(f.pick('GET', '/version'), undefined);
   assert.equal(f.injected, { '503': 1 });
+});
+
+test('every routed endpoint has parameter definitions, and every defined one is routed', () => {
+  const routed = apiRoutes().map((r) => `${r.method} ${r.template}`).sort();
+  const defined = EMULATED_ENDPOINTS.map((e) => `${e.method} ${e.path}`).filter((k) => k !== 'POST /access/ticket').sort();
+  assert.equal(routed, defined);
 });
 
 test.run();
