@@ -30,10 +30,11 @@ function reason(msg: string): string {
   return first.replace(/[^\x20-\x7e]/g, '?').slice(0, 512) || 'Error';
 }
 
-function send(res: ServerResponse, status: number, phrase: string, body: string): void {
+function send(res: ServerResponse, status: number, phrase: string, text: string): void {
+  const body = Buffer.from(text, 'utf8');
   res.writeHead(status, phrase, {
     'Content-Type': JSON_TYPE,
-    'Content-Length': Buffer.byteLength(body),
+    'Content-Length': body.length,
     'Cache-Control': 'max-age=0',
     Pragma: 'no-cache',
     Server: 'pve-api-daemon/3.0',

@@ -167,6 +167,8 @@ export class Simulator {
   readonly log: (line: string) => void;
   private rand: () => number;
   private digests = new Map<number, string>();
+  /** Per-guest figures derived from the config (for list answers), dropped whenever the guest changes. */
+  private derived = new Map<number, { maxmem: number; maxcpu: number; maxdisk: number; name: string }>();
   private timers = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
   private closed = false;
   private agentPid = 1000;
@@ -224,7 +226,10 @@ export class Simulator {
   }
 
   private changed(g?: Guest): void {
-    if (g) this.digests.delete(g.vmid);
+    if (g) {
+      this.digests.delete(g.vmid);
+      this.derived.delete(g.vmid);
+    }
     this.onChange();
   }
 
@@ -471,23 +476,36 @@ export class Simulator {
     return out;
   }
 
+  private derivedOf(g: Guest): { maxmem: number; maxcpu: number; maxdisk: number; name: string } {
+    let d = this.derived.get(g.vmid);
+    if (!d) {
+      d = {
+        maxmem: this.memoryMiB(g) * MiB,
+        maxcpu: Number(g.conf.cores ?? 1) * (g.type === 'qemu' ? Number(g.conf.sockets ?? 1) : 1),
+        maxdisk: this.maxdisk(g),
+        name: this.guestName(g),
+      };
+      this.derived.set(g.vmid, d);
+    }
+    return d;
+  }
+
   private guestResource(g: Guest): Record<string, unknown> {
-    const maxmem = this.memoryMiB(g) * MiB;
+    const { maxmem, maxcpu, maxdisk, name } = this.derivedOf(g);
     const running = g.status === 'running';
-    const cores = Number(g.conf.cores ?? 1) * (g.type === 'qemu' ? Number(g.conf.sockets ?? 1) : 1);
     const r: Record<string, unknown> = {
       id: `${g.type}/${g.vmid}`,
       type: g.type,
       vmid: g.vmid,
       node: g.node,
-      name: this.guestName(g),
+      name,
       status: g.status,
       template: g.conf.template === '1' ? 1 : 0,
       maxmem,
       mem: running ? Math.floor(maxmem * 0.4) : 0,
-      maxcpu: cores,
+      maxcpu,
       cpu: running ? 0.01 : 0,
-      maxdisk: this.maxdisk(g),
+      maxdisk,
       disk: 0,
       uptime: this.uptime(g),
       netin: 0,
