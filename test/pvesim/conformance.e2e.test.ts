@@ -192,6 +192,12 @@ for (const mode of ['token', 'ticket'] as const) {
     assert.is(await done(vm(300).status.stop.$post()), 'OK');
   });
 
+  S('starting a guest on a missing bridge fails in the task; vmbr0 exists', async () => {
+    await ok(mkCt(160, { net0: 'name=eth0,bridge=vmbr9,ip=dhcp' }));
+    assert.is(await done(ct(160).status.start.$post()), "bridge 'vmbr9' does not exist");
+    assert.is((await ct(160).status.current.$get()).status, 'stopped');
+  });
+
   S('running state and uptime', async () => {
     const s = await ct(102).status.current.$get();
     assert.is(s.status, 'running');
