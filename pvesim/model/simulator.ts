@@ -1454,8 +1454,8 @@ export class Simulator {
   // guest agent (QEMU)
 
   private agentReady(g: Guest): void {
-    if (g.status !== 'running') fail(`VM ${g.vmid} is not running`);
     if (!this.agentEnabled(g)) fail('No QEMU guest agent configured');
+    if (g.status !== 'running') fail(`VM ${g.vmid} is not running`);
     if (!g.startedAtMs || Date.now() - g.startedAtMs < this.ms(DURATIONS.agentBoot)) fail('QEMU guest agent is not running');
   }
 

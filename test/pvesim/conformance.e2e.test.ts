@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSim, type SimHandle } from '../../pvesim/index.js';
-import { IMG, TMPL, client, rejects, until, waitTask } from './helpers.js';
+import { IMG, TMPL, client, raw, rejects, until, waitTask } from './helpers.js';
 
 const MAC = /^BC:24:11:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2}$/;
 
@@ -331,18 +331,20 @@ for (const mode of ['token', 'ticket'] as const) {
   });
 
   S('guest agent exec: needs agent configured and a running VM; records commands', async () => {
-    await rejects(vm(300).agent.exec.$post({ command: ['true'] }), 500, 'VM 300 is not running');
-    await ok(vm(300).status.start.$post());
-    await until('agent ready', async () => {
-      await rejects(vm(300).agent.exec.$post({ command: ['true'] }), 500, 'No QEMU guest agent configured');
-      return true;
-    });
+    await rejects(vm(300).agent.exec.$post({ command: ['true'] }), 500, 'No QEMU guest agent configured');
+    await rejects(vm(320).agent.exec.$post({ command: ['true'] }), 500, 'VM 320 is not running');
     const r = await until('agent answers', () => vm(301).agent.exec.$post({ command: ['systemctl', 'reload', 'nginx'] }));
     assert.type(r.pid, 'number');
     const st = await vm(301).agent['exec-status'].$get({ pid: r.pid });
     assert.is(st.exited, 1);
     assert.is(st.exitcode, 0);
     assert.ok(h.sim.agentExecs.some((e) => e.vmid === 301 && e.command.join(' ') === 'systemctl reload nginx'));
+    const seen = (await raw(h, 'GET', '/_sim/agent/exec')).json().data;
+    assert.ok(seen.some((e: any) => e.vmid === 301 && e.command.join(' ') === 'systemctl reload nginx'));
+    // right after power-on the agent is not up yet (it answers DURATIONS.agentBoot later)
+    h.sim.editConfig(300, { agent: '1' });
+    h.sim.setPower(300, 'running');
+    assert.throws(() => h.sim.agentExec('pve', '300', { command: 'true' }), /^QEMU guest agent is not running$/);
   });
 
   S('snapshots: create, list, template refused, delete', async () => {
