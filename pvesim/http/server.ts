@@ -7,7 +7,7 @@ import type { Caller, Params, Simulator } from '../model/simulator.js';
 import type { FaultAction, FaultInjector } from '../faults.js';
 import type { RequestValidator } from '../validate.js';
 import type { Authenticator } from './auth.js';
-import { RawBody, Router, apiRoutes, type RouteContext } from './routes.js';
+import { RawBody, RawJson, Router, apiRoutes, type RouteContext } from './routes.js';
 import type { SimStats, StatsCollector } from './stats.js';
 
 export const JSON_TYPE = 'application/json;charset=UTF-8';
@@ -30,8 +30,19 @@ function reason(msg: string): string {
   return first.replace(/[^\x20-\x7e]/g, '?').slice(0, 512) || 'Error';
 }
 
+/** The last large body encoded, reused while the same string is sent again (cached answers). */
+let lastText = '';
+let lastBody = Buffer.alloc(0);
+
 function send(res: ServerResponse, status: number, phrase: string, text: string): void {
-  const body = Buffer.from(text, 'utf8');
+  let body: Buffer;
+  if (text.length > 65536) {
+    if (text !== lastText) {
+      lastText = text;
+      lastBody = Buffer.from(text, 'utf8');
+    }
+    body = lastBody;
+  } else body = Buffer.from(text, 'utf8');
   res.writeHead(status, phrase, {
     'Content-Type': JSON_TYPE,
     'Content-Length': body.length,
@@ -43,7 +54,7 @@ function send(res: ServerResponse, status: number, phrase: string, text: string)
 }
 
 export function sendData(res: ServerResponse, data: unknown): number {
-  const body = data instanceof RawBody ? JSON.stringify(data.body) : JSON.stringify({ data: data === undefined ? null : data });
+  const body = data instanceof RawJson ? data.json : data instanceof RawBody ? JSON.stringify(data.body) : JSON.stringify({ data: data === undefined ? null : data });
   send(res, 200, 'OK', body);
   return 200;
 }

@@ -169,6 +169,11 @@ export class Simulator {
   private digests = new Map<number, string>();
   /** Per-guest figures derived from the config (for list answers), dropped whenever the guest changes. */
   private derived = new Map<number, { maxmem: number; maxcpu: number; maxdisk: number; name: string }>();
+  /** Per-guest /cluster/resources row as JSON without its closing `uptime` (which ticks), same lifetime. */
+  private rowJson = new Map<number, string>();
+  /** Bumped on every change; with the current second it keys the whole-answer cache below. */
+  private stateVersion = 0;
+  private resourcesCache = new Map<string, { version: number; second: number; json: string }>();
   private timers = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
   private closed = false;
   private agentPid = 1000;
@@ -226,9 +231,11 @@ export class Simulator {
   }
 
   private changed(g?: Guest): void {
+    this.stateVersion++;
     if (g) {
       this.digests.delete(g.vmid);
       this.derived.delete(g.vmid);
+      this.rowJson.delete(g.vmid);
     }
     this.onChange();
   }
@@ -534,14 +541,43 @@ export class Simulator {
     };
   }
 
-  clusterResources(type?: string): Array<Record<string, unknown>> {
+  clusterResources(type?: string, withGuests = true): Array<Record<string, unknown>> {
     const out: Array<Record<string, unknown>> = [];
-    if (!type || type === 'vm') for (const g of this.guests.values()) out.push(this.guestResource(g));
+    if (withGuests && (!type || type === 'vm')) for (const g of this.guests.values()) out.push(this.guestResource(g));
     if (!type || type === 'node') for (const n of this.nodes.values()) out.push(this.nodeEntry(n));
     if (!type || type === 'storage') {
       for (const n of this.nodes.keys()) for (const s of this.storageSpecs.values()) out.push(this.storageResource(this.pool(n, s.name), n));
     }
     return out;
+  }
+
+  /**
+   * The /cluster/resources answer body `{"data":[...]}`, fast at tens of thousands of guests: each
+   * guest's row is serialised once per change and only its uptime is spliced in; the whole body is
+   * reused within the same second while nothing changes (the same string, so encoders can cache).
+   */
+  clusterResourcesJson(type?: string): string {
+    // the answer only changes with the state or, through uptimes, with the second
+    const second = Math.floor(Date.now() / 1000);
+    const hit = this.resourcesCache.get(type ?? '');
+    if (hit && hit.version === this.stateVersion && hit.second === second) return hit.json;
+    const parts: string[] = [];
+    if (!type || type === 'vm') {
+      for (const g of this.guests.values()) {
+        let row = this.rowJson.get(g.vmid);
+        if (row === undefined) {
+          const r = this.guestResource(g);
+          delete r.uptime;
+          row = JSON.stringify(r).slice(0, -1);
+          this.rowJson.set(g.vmid, row);
+        }
+        parts.push(`${row},"uptime":${this.uptime(g)}}`);
+      }
+    }
+    for (const r of this.clusterResources(type, false)) parts.push(JSON.stringify(r));
+    const json = `{"data":[${parts.join(',')}]}`;
+    this.resourcesCache.set(type ?? '', { version: this.stateVersion, second, json });
+    return json;
   }
 
   nextId(vmid?: string): string {

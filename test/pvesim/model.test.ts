@@ -7,6 +7,7 @@ import { EMULATED_ENDPOINTS } from '../../pvesim/params/index.js';
 import { FaultInjector, parseFaultSpec, pathMatches } from '../../pvesim/faults.js';
 import { normaliseLxcNet, normaliseQemuNet, wireConfig } from '../../pvesim/model/config.js';
 import { LockManager } from '../../pvesim/model/locks.js';
+import { Simulator } from '../../pvesim/model/simulator.js';
 import { VolumeMap, parseStorageArg } from '../../pvesim/model/storage.js';
 import { formatUpid, parseUpid } from '../../pvesim/model/upid.js';
 import { formatSize, parseSize } from '../../pvesim/model/util.js';
@@ -101,6 +102,22 @@ test('every routed endpoint has parameter definitions, and every defined one is 
   const routed = apiRoutes().map((r) => `${r.method} ${r.template}`).sort();
   const defined = EMULATED_ENDPOINTS.map((e) => `${e.method} ${e.path}`).filter((k) => k !== 'POST /access/ticket').sort();
   assert.equal(routed, defined);
+});
+
+test('cluster resources JSON equals the object form and follows changes', () => {
+  const sim = new Simulator({ nodes: ['a', 'b'], seed: 1 });
+  sim.addGuest('a', 'lxc', 100, { hostname: 'one', memory: '1024', rootfs: 'local-lvm:8' });
+  sim.addGuest('b', 'qemu', 101, { name: 'two', scsi0: 'local-lvm:4' }, 'running');
+  const sortKeys = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.fromEntries(Object.entries(r).sort()));
+  for (const type of [undefined, 'vm', 'node', 'storage']) {
+    assert.equal(sortKeys(JSON.parse(sim.clusterResourcesJson(type)).data), sortKeys(sim.clusterResources(type)), String(type));
+  }
+  sim.editConfig(100, { lock: 'backup', tags: 'x' });
+  const row = JSON.parse(sim.clusterResourcesJson('vm')).data.find((r: any) => r.vmid === 100);
+  assert.is(row.lock, 'backup');
+  assert.is(row.tags, 'x');
+  assert.is(row.maxmem, 1024 * 1024 * 1024);
+  sim.close();
 });
 
 test.run();
