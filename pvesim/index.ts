@@ -76,6 +76,9 @@ export async function startSim(opts: SimOptions = {}): Promise<SimHandle> {
   const { host, port } = parseListen(opts.listen ?? '127.0.0.1:0');
   const token = opts.token ?? `root@pam!pvesim=${randomUUID()}`;
   const { tokenId, tokenSecret, user } = parseToken(token);
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(tokenSecret)) {
+    log(`note: the secret of token ${tokenId} is not a lowercase UUID; the proxmox-api client will refuse it`);
+  }
   const password = opts.password ?? randomBytes(12).toString('base64url');
   const seed = opts.seed ?? (Date.now() & 0x7fffffff);
 

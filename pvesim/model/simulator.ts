@@ -1113,7 +1113,7 @@ export class Simulator {
         await t.work(DURATIONS.destroy);
         for (const d of this.guestDisks(g)) {
           const users = [...this.pools.values()].flatMap((p) => [...p.volumes.values()]).filter((v) => v.parent === d.volid);
-          if (users.length > 0) throw new Error(`base volume '${d.volid.split(':')[1]}' is still in use by linked cloned volume '${users[0]!.volid.split(':')[1]}'`);
+          if (users.length > 0) throw new Error(`base volume '${d.volid.split(':')[1]}' is still in use by linked cloned`);
         }
         for (const d of this.guestDisks(g)) t.log(`Removing image: 100% complete...done. (${d.volid})`);
         this.removeGuest(g, true);

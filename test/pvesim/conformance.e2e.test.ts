@@ -22,7 +22,7 @@ for (const mode of ['token', 'ticket'] as const) {
   const ok = async (p: Promise<string>) => assert.is(await done(p), 'OK');
 
   S.before(async () => {
-    h = await startSim({ timeScale: 0.05, nodes: ['pve', 'pve2'], seed: 7, storages: [{ name: 'tiny', type: 'lvmthin', content: ['images', 'rootdir'], sizeGiB: 10 }] });
+    h = await startSim({ timeScale: 0.05, nodes: ['pve', 'pve2'], seed: 7, storages: [{ name: 'tiny', type: 'lvmthin', content: ['images', 'rootdir'], sizeGiB: 10 }, { name: 'shared1', type: 'nfs', content: ['images', 'rootdir'], sizeGiB: 100, shared: true }] });
     px = client(h, mode);
     // fixtures: CT 100 (stopped), CT 102 (running), VM 300 (stopped), VM 301 (running), CT template 200, VM templates 900, 905
     await ok(mkCt(100));
@@ -196,6 +196,20 @@ for (const mode of ['token', 'ticket'] as const) {
     await ok(mkCt(160, { net0: 'name=eth0,bridge=vmbr9,ip=dhcp' }));
     assert.is(await done(ct(160).status.start.$post()), "bridge 'vmbr9' does not exist");
     assert.is((await ct(160).status.current.$get()).status, 'stopped');
+  });
+
+  S('mount points are allocated; a template with linked clones cannot be destroyed', async () => {
+    await ok(mkCt(170, { mp0: 'local-lvm:4,mp=/data,backup=1' }));
+    assert.is((await ct(170).config.$get()).mp0, 'local-lvm:vm-170-disk-1,mp=/data,backup=1,size=4G');
+    assert.is(await done(ct(200).$delete()), "base volume 'base-200-disk-0' is still in use by linked cloned");
+    assert.is((await ct(200).config.$get()).template, 1);
+  });
+
+  S('a clone to another node needs shared storage', async () => {
+    await rejects(vm(900).clone.$post({ newid: 940, target: 'pve2', full: 1 }), 500, "can't clone to node 'pve2' (scsi0: storage 'local-lvm' is not shared)");
+    await ok(vm(900).clone.$post({ newid: 940, target: 'pve2', full: 1, storage: 'shared1' }));
+    assert.is((await node('pve2').qemu.$(940).config.$get()).scsi0, 'shared1:940/vm-940-disk-0.qcow2,size=8G');
+    assert.ok((await px.cluster.resources.$get({ type: 'vm' })).some((r: any) => r.vmid === 940 && r.node === 'pve2'));
   });
 
   S('running state and uptime', async () => {
