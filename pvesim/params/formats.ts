@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { bool, dflt, fmt, int, need, oneOf, pat, str } from './build.js';
 import type { FormatRegistry, FormatValidator, PropFormat } from './schema.js';
-import { FormatError, splitList } from './schema.js';
+import { FormatError, perlSplit, splitList } from './schema.js';
 
 const fail = (msg: string): never => {
   throw new FormatError(`${msg}\n`);
@@ -43,12 +43,12 @@ export function parseSize(v: string): number | undefined {
 }
 
 function startupOrder(v: string): boolean {
-  if (!v) return false;
+  if (v === '' || v === '0') return false; // a false value in Perl
   return v.split(',').every((p) => /^\s*$/.test(p) || /^(order=)?\d+$/.test(p) || /^(up|down)=\d+$/.test(p));
 }
 
 function cpuset(v: string): boolean {
-  return v.split(',').every((part) => {
+  return perlSplit(v, ',').every((part) => {
     const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
     return !!m && Number(m[2] ?? m[1]) >= Number(m[1]);
   });
@@ -117,8 +117,7 @@ svn git bootps bootpc xmpp-client xmpp-server sip sip-tls x11 kerberos-adm iscsi
 );
 
 function portSpec(str: string, dport: boolean): void {
-  const elements = str.split(',');
-  while (elements.length > 0 && elements[elements.length - 1] === '') elements.pop();
+  const elements = perlSplit(str, ',');
   if (str !== elements.join(',')) fail('extraneous commas in list');
   let count = 0;
   let icmp = false;
@@ -167,8 +166,7 @@ function addrSpec(str: string): void {
     if (str.length > 64) fail('alias name too long');
     return;
   }
-  const elements = str.split(',');
-  while (elements.length > 0 && elements[elements.length - 1] === '') elements.pop();
+  const elements = perlSplit(str, ',');
   if (str !== elements.join(',')) fail('extraneous commas in list');
   let version: number | undefined;
   for (const elem of elements) {

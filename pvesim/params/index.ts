@@ -72,6 +72,10 @@ const CLONE: Params = {
 function guestEndpoints(kind: 'lxc' | 'qemu'): Array<[Method, string, Params]> {
   const b = `/nodes/{node}/${kind}/{vmid}`;
   return [
+    ['GET', b, GUEST], // directory index
+    ['GET', `${b}/status`, GUEST], // directory index
+    ['GET', `${b}/firewall`, GUEST], // directory index
+    ['GET', `${b}/snapshot/{snapname}`, { ...GUEST, snapname: need(SNAPNAME) }], // directory index
     ['GET', `${b}/config`, { ...GUEST, current: bool({ default: 0 }), snapshot: SNAPNAME }],
     ['GET', `${b}/pending`, GUEST],
     ['GET', `${b}/status/current`, GUEST],
@@ -104,6 +108,8 @@ const TABLE: Array<[Method, string, Params]> = [
   }],
   ['GET', '/version', {}],
   ['GET', '/nodes', {}],
+  ['GET', '/nodes/{node}', NODE], // directory index
+  ['GET', '/cluster', {}], // directory index
   ['GET', '/nodes/{node}/status', NODE],
   ['GET', '/cluster/resources', { type: oneOf(['vm', 'storage', 'node', 'sdn']) }],
   ['GET', '/cluster/nextid', { vmid: vmidSchema({ optional: true }) }],
@@ -171,6 +177,7 @@ const TABLE: Array<[Method, string, Params]> = [
     ...NODE, content: fmt('pve-storage-content-list'), enabled: bool({ default: 0 }), format: bool({ default: 0 }),
     storage: fmt('pve-storage-id'), target: fmt('pve-node'),
   }],
+  ['GET', '/nodes/{node}/storage/{storage}', { ...NODE, storage: need(fmt('pve-storage-id')) }], // directory index
   ['GET', '/nodes/{node}/storage/{storage}/content', {
     ...NODE, content: fmt('pve-storage-content'), storage: need(fmt('pve-storage-id')), vmid: vmidSchema({ optional: true }),
   }],
@@ -187,6 +194,7 @@ const TABLE: Array<[Method, string, Params]> = [
     userfilter: str(),
     vmid: vmidSchema({ optional: true }),
   }],
+  ['GET', '/nodes/{node}/tasks/{upid}', { ...NODE, upid: need(str()) }], // directory index
   ['GET', '/nodes/{node}/tasks/{upid}/status', { ...NODE, upid: need(str()) }],
   ['GET', '/nodes/{node}/tasks/{upid}/log', {
     ...NODE, download: bool(), limit: int(0, undefined, { default: 50 }), start: int(0, undefined, { default: 0 }), upid: need(str()),

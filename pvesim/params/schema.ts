@@ -64,8 +64,9 @@ function addError(errors: Errors, path: string, msg: string): void {
   errors[p] = errors[p] ? `${errors[p]}\\n${msg}` : msg;
 }
 
-const INTEGER_RE = /^[+-]?\d+$/;
-const NUMBER_RE = /^[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?$/;
+// Perl's `$` also matches before a final newline, so "5\n" is an integer to PVE.
+const INTEGER_RE = /^[+-]?\d+\n?$/;
+const NUMBER_RE = /^[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?\n?$/;
 
 export function isInteger(v: string): boolean {
   return INTEGER_RE.test(v);
@@ -81,12 +82,16 @@ export function parseBoolean(v: string): '1' | '0' | undefined {
   return undefined;
 }
 
-/** PVE::Tools::split_list: NUL-separated if it contains NUL, else split on commas, semicolons, spaces. */
-export function splitList(text: string): string[] {
-  const parts = text.includes('\0') ? text.split('\0') : text.replace(/[,;]/g, ' ').replace(/^\s+/, '').split(/\s+/);
-  // Perl's split drops trailing empty fields.
+/** Perl's split: trailing empty fields are dropped. */
+export function perlSplit(str: string, sep: string | RegExp): string[] {
+  const parts = str.split(sep);
   while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
   return parts;
+}
+
+/** PVE::Tools::split_list: NUL-separated if it contains NUL, else split on commas, semicolons, spaces. */
+export function splitList(text: string): string[] {
+  return text.includes('\0') ? perlSplit(text, '\0') : perlSplit(text.replace(/[,;]/g, ' ').replace(/^\s+/, ''), /\s+/);
 }
 
 const anchoredCache = new Map<string, RegExp>();
@@ -101,6 +106,8 @@ export function anchored(pattern: string): RegExp {
 }
 
 const charLength = (s: string): number => [...s].length;
+/** Perl's notion of a false scalar. */
+const perlFalse = (v: string | undefined): boolean => v === undefined || v === '' || v === '0';
 
 const requiredCache = new WeakMap<PropFormat, string[]>();
 function requiredKeys(schema: PropFormat): string[] {
@@ -173,7 +180,8 @@ export class Checker {
     let defaultKey: string | undefined;
     for (const part of data.split(',')) {
       if (/^\s*$/.test(part)) continue;
-      const kv = /^([^=]+)=([\s\S]+)$/.exec(part);
+      // Perl: /^([^=]+)=(.+)$/ -- `.` stops at newlines and `$` may precede a final one
+      const kv = /^([^=]+)=([^\n]+)\n?$/.exec(part);
       if (kv) {
         let k = kv[1]!;
         let v = kv[2]!;
@@ -195,7 +203,7 @@ export class Checker {
         for (const key of Object.keys(format)) {
           if (!format[key]!.defaultKey) continue;
           defaultKey = key;
-          if (!res[key]) {
+          if (perlFalse(res[key])) {
             res[key] = part;
             break;
           }
