@@ -1,5 +1,6 @@
 // The emulated API: method + path template -> Simulator call. Path templates are Proxmox's own
 // (as in the API schema), so stats, faults and the validator all speak the same names.
+import { fail } from '../model/errors.js';
 import type { Caller, GuestType, Params, Simulator } from '../model/simulator.js';
 
 export interface RouteContext {
@@ -27,18 +28,44 @@ export interface Route {
 }
 
 const s = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[v.length - 1] : v);
+const index = (...names: string[]) => () => names.map((subdir) => ({ subdir }));
 
 export function apiRoutes(): Route[] {
   const r: Route[] = [
     { method: 'GET', template: '/version', handler: (c) => c.sim.version() },
     { method: 'GET', template: '/nodes', handler: (c) => c.sim.listNodes() },
+    {
+      method: 'GET',
+      template: '/nodes/{node}',
+      handler: (c) => {
+        c.sim.checkNode(c.path.node!);
+        return ['lxc', 'qemu', 'status', 'storage', 'tasks'].map((subdir) => ({ subdir }));
+      },
+    },
     { method: 'GET', template: '/nodes/{node}/status', handler: (c) => c.sim.nodeStatus(c.path.node!) },
+    { method: 'GET', template: '/cluster', handler: index('nextid', 'resources', 'status', 'tasks') },
     { method: 'GET', template: '/cluster/resources', handler: (c) => new RawJson(c.sim.clusterResourcesJson(s(c.params.type))) },
     { method: 'GET', template: '/cluster/nextid', handler: (c) => c.sim.nextId(s(c.params.vmid)) },
     { method: 'GET', template: '/cluster/status', handler: (c) => c.sim.clusterStatus() },
     { method: 'GET', template: '/nodes/{node}/storage', handler: (c) => c.sim.listStorage(c.path.node!, c.params) },
+    {
+      method: 'GET',
+      template: '/nodes/{node}/storage/{storage}',
+      handler: (c) => {
+        c.sim.pool(c.sim.checkNode(c.path.node!).name, c.path.storage!);
+        return index('content', 'status')();
+      },
+    },
     { method: 'GET', template: '/nodes/{node}/storage/{storage}/content', handler: (c) => c.sim.storageContent(c.path.node!, c.path.storage!, c.params) },
     { method: 'GET', template: '/nodes/{node}/tasks', handler: (c) => c.sim.listTasks(c.path.node!, c.params) },
+    {
+      method: 'GET',
+      template: '/nodes/{node}/tasks/{upid}',
+      handler: (c) => {
+        c.sim.taskStatus(c.path.node!, c.path.upid!);
+        return [{ name: 'log' }, { name: 'status' }];
+      },
+    },
     { method: 'GET', template: '/nodes/{node}/tasks/{upid}/status', handler: (c) => c.sim.taskStatus(c.path.node!, c.path.upid!) },
     { method: 'GET', template: '/nodes/{node}/tasks/{upid}/log', handler: (c) => new RawBody(c.sim.taskLog(c.path.node!, c.path.upid!, c.params)) },
   ];
@@ -51,10 +78,28 @@ export function apiRoutes(): Route[] {
     r.push(
       { method: 'GET', template: base, handler: (c) => c.sim.listGuests(N(c), t) },
       { method: 'POST', template: base, handler: (c) => (t === 'lxc' ? c.sim.createLxc(N(c), c.params, c.caller) : c.sim.createQemu(N(c), c.params, c.caller)) },
+      {
+        method: 'GET',
+        template: g,
+        handler: (c) => {
+          c.sim.guest(N(c), t, V(c));
+          const subs = ['config', 'pending', 'status', 'clone', 'template', 'resize', 'snapshot', 'firewall'];
+          if (t === 'qemu') subs.push('cloudinit', 'agent');
+          return subs.map((subdir) => ({ subdir }));
+        },
+      },
       { method: 'DELETE', template: g, handler: (c) => c.sim.destroy(N(c), t, V(c), c.params, c.caller) },
       { method: 'GET', template: `${g}/config`, handler: (c) => c.sim.getConfig(N(c), t, V(c), s(c.params.current) === '1') },
       { method: 'PUT', template: `${g}/config`, handler: (c) => c.sim.updateConfig(N(c), t, V(c), c.params) },
       { method: 'GET', template: `${g}/pending`, handler: (c) => c.sim.getPending(N(c), t, V(c)) },
+      {
+        method: 'GET',
+        template: `${g}/status`,
+        handler: (c) => {
+          c.sim.guest(N(c), t, V(c));
+          return index('current', 'start', 'stop', 'shutdown', 'reboot')();
+        },
+      },
       { method: 'GET', template: `${g}/status/current`, handler: (c) => c.sim.guestStatus(N(c), t, V(c)) },
       { method: 'POST', template: `${g}/status/start`, handler: (c) => c.sim.start(N(c), t, V(c), c.params, c.caller) },
       { method: 'POST', template: `${g}/status/stop`, handler: (c) => c.sim.stop(N(c), t, V(c), c.params, c.caller) },
@@ -65,7 +110,24 @@ export function apiRoutes(): Route[] {
       { method: 'PUT', template: `${g}/resize`, handler: (c) => c.sim.resize(N(c), t, V(c), c.params, c.caller) },
       { method: 'GET', template: `${g}/snapshot`, handler: (c) => c.sim.listSnapshots(N(c), t, V(c)) },
       { method: 'POST', template: `${g}/snapshot`, handler: (c) => c.sim.snapshot(N(c), t, V(c), c.params, c.caller) },
+      {
+        method: 'GET',
+        template: `${g}/snapshot/{snapname}`,
+        handler: (c) => {
+          const list = c.sim.listSnapshots(N(c), t, V(c));
+          if (!list.some((x) => x.name === c.path.snapname && x.name !== 'current')) fail(`snapshot '${c.path.snapname}' does not exist`);
+          return index('config', 'rollback')();
+        },
+      },
       { method: 'DELETE', template: `${g}/snapshot/{snapname}`, handler: (c) => c.sim.deleteSnapshot(N(c), t, V(c), c.path.snapname!, c.caller) },
+      {
+        method: 'GET',
+        template: `${g}/firewall`,
+        handler: (c) => {
+          c.sim.guest(N(c), t, V(c));
+          return index('rules', 'options')();
+        },
+      },
       { method: 'GET', template: `${g}/firewall/rules`, handler: (c) => c.sim.listRules(N(c), t, V(c)) },
       { method: 'POST', template: `${g}/firewall/rules`, handler: (c) => c.sim.createRule(N(c), t, V(c), c.params) },
       { method: 'GET', template: `${g}/firewall/rules/{pos}`, handler: (c) => c.sim.getRule(N(c), t, V(c), c.path.pos!) },

@@ -81,6 +81,12 @@ for (const mode of ['token', 'ticket'] as const) {
     assert.ok(msg.includes('"errors":{"vmid":"VM 100 already exists"}'), msg);
   });
 
+  S('directory indexes list their subdirectories', async () => {
+    assert.ok((await ct(100).$get()).some((e: any) => e.subdir === 'config'));
+    assert.ok((await vm(300).status.$get()).some((e: any) => e.subdir === 'current'));
+    await rejects(ct(117).$get(), 500, "Configuration file 'nodes/pve/lxc/117.conf' does not exist");
+  });
+
   S('unknown guest and unknown node', async () => {
     await rejects(ct(117).config.$get(), 500, "Configuration file 'nodes/pve/lxc/117.conf' does not exist");
     await rejects(vm(117).config.$get(), 500, "Configuration file 'nodes/pve/qemu-server/117.conf' does not exist");
