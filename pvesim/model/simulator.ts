@@ -1194,10 +1194,11 @@ export class Simulator {
   // template
 
   private templateChecks(g: Guest): void {
+    // in qemu-server's order: lock, snapshots, already a template, running
     this.checkLock(g);
+    if (Object.keys(g.snapshots).length > 0) fail(`unable to create template, because ${label(g.type)} contains snapshots`);
     if (g.conf.template === '1') fail("you can't convert a template to a template");
     if (g.status === 'running') fail(g.type === 'lxc' ? "you can't convert a CT to template if the CT is running" : "you can't convert a VM to template if VM is running");
-    if (Object.keys(g.snapshots).length > 0) fail(`you can't convert a ${label(g.type)} to template if it has snapshots`);
   }
 
   private convertToTemplate(g: Guest): void {

@@ -372,7 +372,7 @@ for (const mode of ['token', 'ticket'] as const) {
     const list = await ct(100).snapshot.$get();
     assert.equal(list.map((s: any) => s.name), ['pre', 'current']);
     await rejects(ct(100).snapshot.$post({ snapname: 'pre' }), 500, "snapshot name 'pre' already used");
-    await rejects(ct(100).template.$post(), 500, "you can't convert a CT to template if it has snapshots");
+    await rejects(ct(100).template.$post(), 500, 'unable to create template, because CT contains snapshots');
     await ok(ct(100).snapshot.$('pre').$delete());
     assert.equal((await ct(100).snapshot.$get()).map((s: any) => s.name), ['current']);
   });
