@@ -154,6 +154,16 @@ for (const mode of ['token', 'ticket'] as const) {
     await rejects(ct(102).clone.$post({ newid: 103, full: 1 }), 500, 'Full clone of a running container is only possible from a snapshot');
   });
 
+  S('a running CT clones in full from a snapshot', async () => {
+    await ok(mkCt(106));
+    await ok(ct(106).status.start.$post());
+    await ok(ct(106).snapshot.$post({ snapname: 'base' }));
+    await ok(ct(106).clone.$post({ newid: 105, full: 1, snapname: 'base' }));
+    const c = await ct(105).config.$get();
+    assert.is(c.rootfs, 'local-lvm:vm-105-disk-0,size=8G');
+    assert.is(c.parent, undefined);
+  });
+
   S('linked clone of a non-template; linked clone with storage', async () => {
     await rejects(ct(100).clone.$post({ newid: 104, full: 0 }), 500, "Linked clone feature for 'local-lvm:vm-100-disk-0' is not available");
     await rejects(vm(300).clone.$post({ newid: 304, full: 0 }), 500, "Linked clone feature is not supported for 'local-lvm:vm-300-disk-0' (scsi0)");
