@@ -79,6 +79,7 @@ export async function benchPvesim(opts: { guests?: number; seconds?: number } = 
     }
     const populateMs = Date.now() - t0;
     const held = heapMiB() - base;
+    const rss = process.memoryUsage().rss / 1024 / 1024;
 
     const pool = new Pool(h.url, { connections: 16, pipelining: 1, connect: { ca: h.certPem } });
     const headers = { Authorization: `PVEAPIToken=${h.token}` };
@@ -95,6 +96,7 @@ export async function benchPvesim(opts: { guests?: number; seconds?: number } = 
     return [
       { name: 'pvesim populate 10k guests', value: populateMs, unit: 'ms' },
       { name: `pvesim heap held by ${guests} guests`, value: Math.round(held * 10) / 10, unit: 'MiB', target: 200, ok: held < 200 },
+      { name: `pvesim process RSS with ${guests} guests (whole process: node, tsx, server, client)`, value: Math.round(rss), unit: 'MiB' },
       { name: `pvesim GET config at ${guests} guests`, value: Math.round(configRps.wall), unit: 'req/s', target: 2000, ok: configRps.wall >= 2000 },
       { name: `pvesim GET config at ${guests} guests per CPU second (server + client)`, value: Math.round(configRps.cpu), unit: 'req/cpu-s' },
       { name: `pvesim GET /cluster/resources at ${guests} guests`, value: Math.round(resourcesRps.wall * 10) / 10, unit: 'req/s', target: 20, ok: resourcesRps.wall >= 20 },
