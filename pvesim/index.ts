@@ -13,7 +13,7 @@ import { Simulator } from './model/simulator.js';
 import { readState, restoreInto, saveState } from './model/state.js';
 import type { StorageSpec } from './model/storage.js';
 import { loadOrCreateCert } from './tls.js';
-import { loadDefaultValidator, type RequestValidator } from './validate.js';
+import { defaultValidator, type RequestValidator } from './validate.js';
 
 export { Simulator } from './model/simulator.js';
 export type { Guest, Caller, AgentExecRecord } from './model/simulator.js';
@@ -21,7 +21,7 @@ export type { StorageSpec, StorageType } from './model/storage.js';
 export { parseStorageArg } from './model/storage.js';
 export type { SimStats } from './http/stats.js';
 export { parseFaultSpec } from './faults.js';
-export { permissiveValidator, type RequestValidator } from './validate.js';
+export { defaultValidator, permissiveValidator, type RequestValidator } from './validate.js';
 
 export interface SimOptions {
   /** host:port; port 0 = ephemeral. Default 127.0.0.1:0. */
@@ -38,7 +38,7 @@ export interface SimOptions {
   storages?: StorageSpec[];
   seed?: number;
   log?: (line: string) => void;
-  /** Parameter validator; default: pvesim/params when present, else permissive. */
+  /** Parameter validator; default: the PVE 9.1 parameter definitions of pvesim/params. */
   validator?: RequestValidator;
 }
 
@@ -76,6 +76,9 @@ export async function startSim(opts: SimOptions = {}): Promise<SimHandle> {
   const { host, port } = parseListen(opts.listen ?? '127.0.0.1:0');
   const token = opts.token ?? `root@pam!pvesim=${randomUUID()}`;
   const { tokenId, tokenSecret, user } = parseToken(token);
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(tokenSecret)) {
+    log(`note: the secret of token ${tokenId} is not a lowercase UUID; the proxmox-api client will refuse it`);
+  }
   const password = opts.password ?? randomBytes(12).toString('base64url');
   const seed = opts.seed ?? (Date.now() & 0x7fffffff);
 
@@ -116,7 +119,7 @@ export async function startSim(opts: SimOptions = {}): Promise<SimHandle> {
   const faults = new FaultInjector(seed);
   if (opts.faults) faults.set(opts.faults);
   const stats = new StatsCollector();
-  const validator = opts.validator ?? (await loadDefaultValidator());
+  const validator = opts.validator ?? defaultValidator;
   const auth = new Authenticator({ tokenId, tokenSecret, password, user });
   const snapshotStats = (): SimStats => {
     const tasks = { running: 0, stopped: 0, ok: 0, failed: 0 };

@@ -11,6 +11,11 @@ export interface RouteContext {
   caller: Caller;
 }
 
+/** A handler result that is already the whole JSON body (`{"data":...}`). */
+export class RawJson {
+  constructor(readonly json: string) {}
+}
+
 /** A handler result sent as the whole body (e.g. the task log's `{data, total}`), not wrapped in `{data}`. */
 export class RawBody {
   constructor(readonly body: Record<string, unknown>) {}
@@ -39,7 +44,7 @@ export function apiRoutes(): Route[] {
     },
     { method: 'GET', template: '/nodes/{node}/status', handler: (c) => c.sim.nodeStatus(c.path.node!) },
     { method: 'GET', template: '/cluster', handler: index('nextid', 'resources', 'status', 'tasks') },
-    { method: 'GET', template: '/cluster/resources', handler: (c) => c.sim.clusterResources(s(c.params.type)) },
+    { method: 'GET', template: '/cluster/resources', handler: (c) => new RawJson(c.sim.clusterResourcesJson(s(c.params.type))) },
     { method: 'GET', template: '/cluster/nextid', handler: (c) => c.sim.nextId(s(c.params.vmid)) },
     { method: 'GET', template: '/cluster/status', handler: (c) => c.sim.clusterStatus() },
     { method: 'GET', template: '/nodes/{node}/storage', handler: (c) => c.sim.listStorage(c.path.node!, c.params) },

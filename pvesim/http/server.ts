@@ -7,7 +7,7 @@ import type { Caller, Params, Simulator } from '../model/simulator.js';
 import type { FaultAction, FaultInjector } from '../faults.js';
 import type { RequestValidator } from '../validate.js';
 import type { Authenticator } from './auth.js';
-import { RawBody, Router, apiRoutes, type RouteContext } from './routes.js';
+import { RawBody, RawJson, Router, apiRoutes, type RouteContext } from './routes.js';
 import type { SimStats, StatsCollector } from './stats.js';
 
 export const JSON_TYPE = 'application/json;charset=UTF-8';
@@ -30,10 +30,22 @@ function reason(msg: string): string {
   return first.replace(/[^\x20-\x7e]/g, '?').slice(0, 512) || 'Error';
 }
 
-function send(res: ServerResponse, status: number, phrase: string, body: string): void {
+/** The last large body encoded, reused while the same string is sent again (cached answers). */
+let lastText = '';
+let lastBody = Buffer.alloc(0);
+
+function send(res: ServerResponse, status: number, phrase: string, text: string): void {
+  let body: Buffer;
+  if (text.length > 65536) {
+    if (text !== lastText) {
+      lastText = text;
+      lastBody = Buffer.from(text, 'utf8');
+    }
+    body = lastBody;
+  } else body = Buffer.from(text, 'utf8');
   res.writeHead(status, phrase, {
     'Content-Type': JSON_TYPE,
-    'Content-Length': Buffer.byteLength(body),
+    'Content-Length': body.length,
     'Cache-Control': 'max-age=0',
     Pragma: 'no-cache',
     Server: 'pve-api-daemon/3.0',
@@ -42,7 +54,7 @@ function send(res: ServerResponse, status: number, phrase: string, body: string)
 }
 
 export function sendData(res: ServerResponse, data: unknown): number {
-  const body = data instanceof RawBody ? JSON.stringify(data.body) : JSON.stringify({ data: data === undefined ? null : data });
+  const body = data instanceof RawJson ? data.json : data instanceof RawBody ? JSON.stringify(data.body) : JSON.stringify({ data: data === undefined ? null : data });
   send(res, 200, 'OK', body);
   return 200;
 }
@@ -117,6 +129,13 @@ async function readParams(req: IncomingMessage, url: URL): Promise<Params> {
     for (const [k, v] of new URLSearchParams(body)) addParam(fromBody, k, v);
   }
   return { ...params, ...fromBody };
+}
+
+/** A form field sent empty reaches Proxmox's checks as undefined: drop it. */
+function dropEmpty(p: Params): Params {
+  const out: Params = {};
+  for (const [k, v] of Object.entries(p)) if (v !== '') out[k] = v;
+  return out;
 }
 
 function lockFaultMessage(path: string, params: Params): string {
@@ -218,16 +237,21 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       const r = await applyFault(fault, req, res, rel, params, caller);
       if (r !== undefined) return r;
     }
-    const all: Params = { ...params, ...match.path };
-    const v = deps.validator()(method, match.route.template, all);
-    if (v.errors && Object.keys(v.errors).length > 0) throw new PveError(400, 'Parameter verification failed.', v.errors);
+    const all: Params = { ...dropEmpty(params), ...match.path };
+    validate(method, match.route.template, all);
     const ctx: RouteContext = { sim, params: all, path: match.path, caller };
     const data = await match.route.handler(ctx);
     return sendData(res, data);
   };
 
+  const validate = (method: string, template: string, params: Params): void => {
+    const v = deps.validator()(method, template, params);
+    if (v.errors && Object.keys(v.errors).length > 0) throw new PveError(400, 'Parameter verification failed.', v.errors);
+  };
+
   const login = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<number> => {
-    const p = await readParams(req, url);
+    const p = dropEmpty(await readParams(req, url));
+    validate('POST', '/access/ticket', p);
     const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
     const t = auth.login(one(p.username), one(p.password), one(p.realm));
     if (!t) return sendUnauthorized(res, 'authentication failure');

@@ -33,6 +33,8 @@ import {
   poolUsed,
   supportsLinkedClone,
   volumeName,
+  VolumeMap,
+  shortName,
   type ContentType,
   type StoragePool,
   type StorageSpec,
@@ -165,6 +167,13 @@ export class Simulator {
   readonly log: (line: string) => void;
   private rand: () => number;
   private digests = new Map<number, string>();
+  /** Per-guest figures derived from the config (for list answers), dropped whenever the guest changes. */
+  private derived = new Map<number, { maxmem: number; maxcpu: number; maxdisk: number; name: string }>();
+  /** Per-guest /cluster/resources row as JSON without its closing `uptime` (which ticks), same lifetime. */
+  private rowJson = new Map<number, string>();
+  /** Bumped on every change; with the current second it keys the whole-answer cache below. */
+  private stateVersion = 0;
+  private resourcesCache = new Map<string, { version: number; second: number; json: string }>();
   private timers = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
   private closed = false;
   private agentPid = 1000;
@@ -222,7 +231,12 @@ export class Simulator {
   }
 
   private changed(g?: Guest): void {
-    if (g) this.digests.delete(g.vmid);
+    this.stateVersion++;
+    if (g) {
+      this.digests.delete(g.vmid);
+      this.derived.delete(g.vmid);
+      this.rowJson.delete(g.vmid);
+    }
     this.onChange();
   }
 
@@ -238,7 +252,7 @@ export class Simulator {
         continue;
       }
       const node = spec.shared ? undefined : key.slice(0, key.indexOf('/'));
-      const pool: StoragePool = node === undefined ? { spec, volumes: new Map() } : { spec, node, volumes: new Map() };
+      const pool: StoragePool = node === undefined ? { spec, volumes: new VolumeMap() } : { spec, node, volumes: new VolumeMap() };
       this.pools.set(key, pool);
       if (spec.name === 'local') {
         const ctime = unixNow() - 86400;
@@ -293,8 +307,7 @@ export class Simulator {
       for (;;) {
         const a = volumeName(pool.spec, guest, vmid, n, false).name;
         const b = volumeName(pool.spec, guest, vmid, n, true).name;
-        const taken = [...pool.volumes.keys()].some((v) => v.endsWith(`:${a}`) || v.endsWith(`:${b}`) || v.endsWith(`/${a}`) || v.endsWith(`/${b}`));
-        if (!taken) break;
+        if (!pool.volumes.hasName(shortName(a)) && !pool.volumes.hasName(shortName(b))) break;
         n++;
       }
       ({ name, format } = volumeName(pool.spec, guest, vmid, n, opts.base));
@@ -470,23 +483,36 @@ export class Simulator {
     return out;
   }
 
+  private derivedOf(g: Guest): { maxmem: number; maxcpu: number; maxdisk: number; name: string } {
+    let d = this.derived.get(g.vmid);
+    if (!d) {
+      d = {
+        maxmem: this.memoryMiB(g) * MiB,
+        maxcpu: Number(g.conf.cores ?? 1) * (g.type === 'qemu' ? Number(g.conf.sockets ?? 1) : 1),
+        maxdisk: this.maxdisk(g),
+        name: this.guestName(g),
+      };
+      this.derived.set(g.vmid, d);
+    }
+    return d;
+  }
+
   private guestResource(g: Guest): Record<string, unknown> {
-    const maxmem = this.memoryMiB(g) * MiB;
+    const { maxmem, maxcpu, maxdisk, name } = this.derivedOf(g);
     const running = g.status === 'running';
-    const cores = Number(g.conf.cores ?? 1) * (g.type === 'qemu' ? Number(g.conf.sockets ?? 1) : 1);
     const r: Record<string, unknown> = {
       id: `${g.type}/${g.vmid}`,
       type: g.type,
       vmid: g.vmid,
       node: g.node,
-      name: this.guestName(g),
+      name,
       status: g.status,
       template: g.conf.template === '1' ? 1 : 0,
       maxmem,
       mem: running ? Math.floor(maxmem * 0.4) : 0,
-      maxcpu: cores,
+      maxcpu,
       cpu: running ? 0.01 : 0,
-      maxdisk: this.maxdisk(g),
+      maxdisk,
       disk: 0,
       uptime: this.uptime(g),
       netin: 0,
@@ -515,14 +541,43 @@ export class Simulator {
     };
   }
 
-  clusterResources(type?: string): Array<Record<string, unknown>> {
+  clusterResources(type?: string, withGuests = true): Array<Record<string, unknown>> {
     const out: Array<Record<string, unknown>> = [];
-    if (!type || type === 'vm') for (const g of this.guests.values()) out.push(this.guestResource(g));
+    if (withGuests && (!type || type === 'vm')) for (const g of this.guests.values()) out.push(this.guestResource(g));
     if (!type || type === 'node') for (const n of this.nodes.values()) out.push(this.nodeEntry(n));
     if (!type || type === 'storage') {
       for (const n of this.nodes.keys()) for (const s of this.storageSpecs.values()) out.push(this.storageResource(this.pool(n, s.name), n));
     }
     return out;
+  }
+
+  /**
+   * The /cluster/resources answer body `{"data":[...]}`, fast at tens of thousands of guests: each
+   * guest's row is serialised once per change and only its uptime is spliced in; the whole body is
+   * reused within the same second while nothing changes (the same string, so encoders can cache).
+   */
+  clusterResourcesJson(type?: string): string {
+    // the answer only changes with the state or, through uptimes, with the second
+    const second = Math.floor(Date.now() / 1000);
+    const hit = this.resourcesCache.get(type ?? '');
+    if (hit && hit.version === this.stateVersion && hit.second === second) return hit.json;
+    const parts: string[] = [];
+    if (!type || type === 'vm') {
+      for (const g of this.guests.values()) {
+        let row = this.rowJson.get(g.vmid);
+        if (row === undefined) {
+          const r = this.guestResource(g);
+          delete r.uptime;
+          row = JSON.stringify(r).slice(0, -1);
+          this.rowJson.set(g.vmid, row);
+        }
+        parts.push(`${row},"uptime":${this.uptime(g)}}`);
+      }
+    }
+    for (const r of this.clusterResources(type, false)) parts.push(JSON.stringify(r));
+    const json = `{"data":[${parts.join(',')}]}`;
+    this.resourcesCache.set(type ?? '', { version: this.stateVersion, second, json });
+    return json;
   }
 
   nextId(vmid?: string): string {
@@ -1058,7 +1113,7 @@ export class Simulator {
         await t.work(DURATIONS.destroy);
         for (const d of this.guestDisks(g)) {
           const users = [...this.pools.values()].flatMap((p) => [...p.volumes.values()]).filter((v) => v.parent === d.volid);
-          if (users.length > 0) throw new Error(`base volume '${d.volid.split(':')[1]}' is still in use by linked cloned volume '${users[0]!.volid.split(':')[1]}'`);
+          if (users.length > 0) throw new Error(`base volume '${d.volid.split(':')[1]}' is still in use by linked cloned`);
         }
         for (const d of this.guestDisks(g)) t.log(`Removing image: 100% complete...done. (${d.volid})`);
         this.removeGuest(g, true);
@@ -1139,10 +1194,11 @@ export class Simulator {
   // template
 
   private templateChecks(g: Guest): void {
+    // in qemu-server's order: lock, snapshots, already a template, running
     this.checkLock(g);
+    if (Object.keys(g.snapshots).length > 0) fail(`unable to create template, because ${label(g.type)} contains snapshots`);
     if (g.conf.template === '1') fail("you can't convert a template to a template");
     if (g.status === 'running') fail(g.type === 'lxc' ? "you can't convert a CT to template if the CT is running" : "you can't convert a VM to template if VM is running");
-    if (Object.keys(g.snapshots).length > 0) fail(`you can't convert a ${label(g.type)} to template if it has snapshots`);
   }
 
   private convertToTemplate(g: Guest): void {
@@ -1213,7 +1269,9 @@ export class Simulator {
         const free = poolCapacity(f.pool) - poolUsed(f.pool);
         if (!f.vol.parent && newSize - f.vol.size > free) throw new Error(outOfSpaceMessage(f.pool.spec, f.vol.volid.split(':')[1]!, newSize - f.vol.size, free));
         t.log(`Size of logical volume ${f.vol.volid} changed from ${formatSize(f.vol.size)} to ${formatSize(newSize)}.`);
+        f.pool.volumes.delete(f.vol.volid);
         f.vol.size = newSize;
+        f.pool.volumes.set(f.vol.volid, f.vol);
         const p = parsePropString(g.conf[disk]!);
         p.kv.set('size', formatSize(newSize));
         g.conf[disk] = formatPropString(p);
@@ -1433,8 +1491,8 @@ export class Simulator {
   // guest agent (QEMU)
 
   private agentReady(g: Guest): void {
-    if (g.status !== 'running') fail(`VM ${g.vmid} is not running`);
     if (!this.agentEnabled(g)) fail('No QEMU guest agent configured');
+    if (g.status !== 'running') fail(`VM ${g.vmid} is not running`);
     if (!g.startedAtMs || Date.now() - g.startedAtMs < this.ms(DURATIONS.agentBoot)) fail('QEMU guest agent is not running');
   }
 

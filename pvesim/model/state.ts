@@ -4,7 +4,7 @@
 // volumes, a clone source's `disk` lock and a `snapshot`/`snapshot-delete` lock are cleared.
 import { existsSync, readFileSync } from 'node:fs';
 import type { Guest, Simulator } from './simulator.js';
-import type { StorageSpec, Volume } from './storage.js';
+import { VolumeMap, type StorageSpec, type Volume } from './storage.js';
 import type { TaskRecord } from './tasks.js';
 import { writeFileAtomic } from './persist.js';
 
@@ -58,7 +58,7 @@ export function restoreInto(sim: Simulator, state: PersistedState): { interrupte
   for (const p of state.pools) {
     const pool = sim.pools.get(p.key);
     if (!pool) continue;
-    pool.volumes = new Map(p.volumes.map((v) => [v.volid, v]));
+    pool.volumes = new VolumeMap(p.volumes.map((v) => [v.volid, v]));
   }
   for (const g of state.guests) sim.guests.set(g.vmid, g);
   sim.tasks.load(state.tasks, state.pidCounter);

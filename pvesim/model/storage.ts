@@ -27,11 +27,56 @@ export interface Volume {
   parent?: string;
 }
 
+/** The short name of a volume (what the storage itself calls it): the last path component. */
+export function shortName(volid: string): string {
+  const name = volid.slice(volid.indexOf(':') + 1);
+  return name.slice(name.lastIndexOf('/') + 1);
+}
+
+/**
+ * Volumes of a pool by volid, keeping the set of short names and the bytes used up to date so that
+ * allocation stays O(1) with tens of thousands of volumes. Change a volume's size by set() again.
+ */
+export class VolumeMap extends Map<string, Volume> {
+  declare private names: Map<string, number> | undefined;
+  declare private bytes: number | undefined;
+
+  override set(volid: string, vol: Volume): this {
+    this.delete(volid);
+    super.set(volid, vol);
+    this.names ??= new Map();
+    const n = shortName(volid);
+    this.names.set(n, (this.names.get(n) ?? 0) + 1);
+    if (!vol.parent) this.bytes = (this.bytes ?? 0) + vol.size;
+    return this;
+  }
+
+  override delete(volid: string): boolean {
+    const vol = super.get(volid);
+    if (!vol) return false;
+    super.delete(volid);
+    const n = shortName(volid);
+    const c = this.names?.get(n) ?? 0;
+    if (c <= 1) this.names?.delete(n);
+    else this.names!.set(n, c - 1);
+    if (!vol.parent) this.bytes = (this.bytes ?? 0) - vol.size;
+    return true;
+  }
+
+  hasName(short: string): boolean {
+    return !!this.names?.has(short);
+  }
+
+  get used(): number {
+    return this.bytes ?? 0;
+  }
+}
+
 export interface StoragePool {
   spec: StorageSpec;
   /** Node of a non-shared pool; undefined for shared storage. */
   node?: string;
-  volumes: Map<string, Volume>;
+  volumes: VolumeMap;
 }
 
 export const UBUNTU_VZTMPL = 'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst';
@@ -69,11 +114,9 @@ export function poolCapacity(p: StoragePool): number {
   return Math.round(p.spec.sizeGiB * GiB);
 }
 
+/** Bytes used; a linked clone shares its base volume's data and counts nothing (thin, no writes). */
 export function poolUsed(p: StoragePool): number {
-  let used = 0;
-  // A linked clone shares its base volume's data: thin storages account only new writes (none here).
-  for (const v of p.volumes.values()) if (!v.parent) used += v.size;
-  return used;
+  return p.volumes.used;
 }
 
 /** Whether a storage can hold a linked clone of this guest type's base volume. */

@@ -1,9 +1,10 @@
 // Conformance of pvesim with the behaviour of Proxmox VE 9.1 (shared/pve-api/behaviour.md), row by
 // row, through the real proxmox-api client over HTTPS: once with an API token, once with ticket login.
+// Time scale 0.05: a create takes 300 ms, so states seen mid-task (lock: create) have a wide margin.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSim, type SimHandle } from '../../pvesim/index.js';
-import { IMG, TMPL, client, rejects, until, waitTask } from './helpers.js';
+import { IMG, TMPL, client, raw, rejects, until, waitTask } from './helpers.js';
 
 const MAC = /^BC:24:11:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2}$/;
 
@@ -21,7 +22,7 @@ for (const mode of ['token', 'ticket'] as const) {
   const ok = async (p: Promise<string>) => assert.is(await done(p), 'OK');
 
   S.before(async () => {
-    h = await startSim({ timeScale: 0.01, nodes: ['pve', 'pve2'], seed: 7, storages: [{ name: 'tiny', type: 'lvmthin', content: ['images', 'rootdir'], sizeGiB: 10 }] });
+    h = await startSim({ timeScale: 0.05, nodes: ['pve', 'pve2'], seed: 7, storages: [{ name: 'tiny', type: 'lvmthin', content: ['images', 'rootdir'], sizeGiB: 10 }, { name: 'shared1', type: 'nfs', content: ['images', 'rootdir'], sizeGiB: 100, shared: true }] });
     px = client(h, mode);
     // fixtures: CT 100 (stopped), CT 102 (running), VM 300 (stopped), VM 301 (running), CT template 200, VM templates 900, 905
     await ok(mkCt(100));
@@ -78,6 +79,12 @@ for (const mode of ['token', 'ticket'] as const) {
     assert.ok(Number(id) >= 100);
     const msg = await rejects(px.cluster.nextid.$get({ vmid: 100 }), 400, 'Parameter verification failed.');
     assert.ok(msg.includes('"errors":{"vmid":"VM 100 already exists"}'), msg);
+  });
+
+  S('directory indexes list their subdirectories', async () => {
+    assert.ok((await ct(100).$get()).some((e: any) => e.subdir === 'config'));
+    assert.ok((await vm(300).status.$get()).some((e: any) => e.subdir === 'current'));
+    await rejects(ct(117).$get(), 500, "Configuration file 'nodes/pve/lxc/117.conf' does not exist");
   });
 
   S('unknown guest and unknown node', async () => {
@@ -147,6 +154,16 @@ for (const mode of ['token', 'ticket'] as const) {
     await rejects(ct(102).clone.$post({ newid: 103, full: 1 }), 500, 'Full clone of a running container is only possible from a snapshot');
   });
 
+  S('a running CT clones in full from a snapshot', async () => {
+    await ok(mkCt(106));
+    await ok(ct(106).status.start.$post());
+    await ok(ct(106).snapshot.$post({ snapname: 'base' }));
+    await ok(ct(106).clone.$post({ newid: 105, full: 1, snapname: 'base' }));
+    const c = await ct(105).config.$get();
+    assert.is(c.rootfs, 'local-lvm:vm-105-disk-0,size=8G');
+    assert.is(c.parent, undefined);
+  });
+
   S('linked clone of a non-template; linked clone with storage', async () => {
     await rejects(ct(100).clone.$post({ newid: 104, full: 0 }), 500, "Linked clone feature for 'local-lvm:vm-100-disk-0' is not available");
     await rejects(vm(300).clone.$post({ newid: 304, full: 0 }), 500, "Linked clone feature is not supported for 'local-lvm:vm-300-disk-0' (scsi0)");
@@ -189,6 +206,26 @@ for (const mode of ['token', 'ticket'] as const) {
   S('QEMU start while running fails in the task; stop while stopped succeeds', async () => {
     assert.is(await done(vm(301).status.start.$post()), 'VM 301 already running');
     assert.is(await done(vm(300).status.stop.$post()), 'OK');
+  });
+
+  S('starting a guest on a missing bridge fails in the task; vmbr0 exists', async () => {
+    await ok(mkCt(160, { net0: 'name=eth0,bridge=vmbr9,ip=dhcp' }));
+    assert.is(await done(ct(160).status.start.$post()), "bridge 'vmbr9' does not exist");
+    assert.is((await ct(160).status.current.$get()).status, 'stopped');
+  });
+
+  S('mount points are allocated; a template with linked clones cannot be destroyed', async () => {
+    await ok(mkCt(170, { mp0: 'local-lvm:4,mp=/data,backup=1' }));
+    assert.is((await ct(170).config.$get()).mp0, 'local-lvm:vm-170-disk-1,mp=/data,backup=1,size=4G');
+    assert.is(await done(ct(200).$delete()), "base volume 'base-200-disk-0' is still in use by linked cloned");
+    assert.is((await ct(200).config.$get()).template, 1);
+  });
+
+  S('a clone to another node needs shared storage', async () => {
+    await rejects(vm(900).clone.$post({ newid: 940, target: 'pve2', full: 1 }), 500, "can't clone to node 'pve2' (scsi0: storage 'local-lvm' is not shared)");
+    await ok(vm(900).clone.$post({ newid: 940, target: 'pve2', full: 1, storage: 'shared1' }));
+    assert.is((await node('pve2').qemu.$(940).config.$get()).scsi0, 'shared1:940/vm-940-disk-0.qcow2,size=8G');
+    assert.ok((await px.cluster.resources.$get({ type: 'vm' })).some((r: any) => r.vmid === 940 && r.node === 'pve2'));
   });
 
   S('running state and uptime', async () => {
@@ -324,18 +361,20 @@ for (const mode of ['token', 'ticket'] as const) {
   });
 
   S('guest agent exec: needs agent configured and a running VM; records commands', async () => {
-    await rejects(vm(300).agent.exec.$post({ command: ['true'] }), 500, 'VM 300 is not running');
-    await ok(vm(300).status.start.$post());
-    await until('agent ready', async () => {
-      await rejects(vm(300).agent.exec.$post({ command: ['true'] }), 500, 'No QEMU guest agent configured');
-      return true;
-    });
+    await rejects(vm(300).agent.exec.$post({ command: ['true'] }), 500, 'No QEMU guest agent configured');
+    await rejects(vm(320).agent.exec.$post({ command: ['true'] }), 500, 'VM 320 is not running');
     const r = await until('agent answers', () => vm(301).agent.exec.$post({ command: ['systemctl', 'reload', 'nginx'] }));
     assert.type(r.pid, 'number');
     const st = await vm(301).agent['exec-status'].$get({ pid: r.pid });
     assert.is(st.exited, 1);
     assert.is(st.exitcode, 0);
     assert.ok(h.sim.agentExecs.some((e) => e.vmid === 301 && e.command.join(' ') === 'systemctl reload nginx'));
+    const seen = (await raw(h, 'GET', '/_sim/agent/exec')).json().data;
+    assert.ok(seen.some((e: any) => e.vmid === 301 && e.command.join(' ') === 'systemctl reload nginx'));
+    // right after power-on the agent is not up yet (it answers DURATIONS.agentBoot later)
+    h.sim.editConfig(300, { agent: '1' });
+    h.sim.setPower(300, 'running');
+    assert.throws(() => h.sim.agentExec('pve', '300', { command: 'true' }), /^QEMU guest agent is not running$/);
   });
 
   S('snapshots: create, list, template refused, delete', async () => {
@@ -343,7 +382,7 @@ for (const mode of ['token', 'ticket'] as const) {
     const list = await ct(100).snapshot.$get();
     assert.equal(list.map((s: any) => s.name), ['pre', 'current']);
     await rejects(ct(100).snapshot.$post({ snapname: 'pre' }), 500, "snapshot name 'pre' already used");
-    await rejects(ct(100).template.$post(), 500, "you can't convert a CT to template if it has snapshots");
+    await rejects(ct(100).template.$post(), 500, 'unable to create template, because CT contains snapshots');
     await ok(ct(100).snapshot.$('pre').$delete());
     assert.equal((await ct(100).snapshot.$get()).map((s: any) => s.name), ['current']);
   });

@@ -68,6 +68,11 @@ test('faults: seeded probabilities repeat; task failure and hang; set at run tim
     assert.is((await raw(h, 'DELETE', '/_sim/faults')).status, 200);
     assert.is(await waitTask(px, await mkCt(px, 100)), 'OK');
     assert.is((await raw(h, 'PUT', '/_sim/faults', { body: { spec: 'POST /x bogus' } })).status, 400);
+    h.setFaults('GET /version slow=300');
+    const t0 = Date.now();
+    assert.is((await raw(h, 'GET', '/api2/json/version')).status, 200);
+    assert.ok(Date.now() - t0 >= 300, 'slow answer');
+    assert.is(h.stats().faults.slow, 1);
     assert.is((await raw(h, 'GET', '/_sim/faults', { auth: false })).status, 401);
     h.setFaults('POST /nodes/pve/lxc/100/status/start taskhang');
     const upid: string = await px.nodes.$('pve').lxc.$(100).status.start.$post();

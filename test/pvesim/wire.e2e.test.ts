@@ -48,6 +48,17 @@ test('400 parameter errors carry the per-parameter errors object', async () => {
   assert.equal(r.json(), { data: null, errors: { vmid: 'VM 100 already exists' } });
 });
 
+test('the PVE 9.1 parameter definitions are wired in by default', async () => {
+  const r = await raw(h, 'PUT', '/api2/json/nodes/pve/lxc/100/config', { body: { memory: 'lots' } });
+  assert.is(r.status, 400);
+  assert.is(r.statusText, 'Parameter verification failed.');
+  assert.equal(Object.keys(r.json()), ['data', 'errors']);
+  assert.type(r.json().errors.memory, 'string');
+  const login = await raw(h, 'POST', '/api2/json/access/ticket', { auth: false, body: { password: 'x' } });
+  assert.is(login.status, 400);
+  assert.type(login.json().errors.username, 'string');
+});
+
 test('validator errors answer 400 with its errors object as is', async () => {
   const h2 = await startSim({ validator: (m, t, p) => (t === '/nodes/{node}/lxc/{vmid}/config' && m === 'PUT' && p.memory === 'x' ? { errors: { memory: 'type check (\'integer\') failed - got \'x\'' } } : {}) });
   try {
