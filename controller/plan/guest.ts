@@ -57,13 +57,13 @@ export interface GuestActions {
 }
 
 /** Keys a running container applies only after a restart. */
-export const LXC_RESTART_KEYS = new Set(['hostname', 'nameserver', 'searchdomain', 'features', 'unprivileged', 'ostype', 'arch', 'cmode', 'console', 'tty']);
+export const LXC_RESTART_KEYS = new Set(['features', 'unprivileged', 'ostype', 'arch', 'cmode', 'console', 'tty', 'rootfs']);
 /** Keys a running VM applies only after a restart (default hotplug: network, disk, usb). */
-export const QEMU_RESTART_KEYS = new Set(['cores', 'sockets', 'cpu', 'memory', 'agent', 'ostype', 'ciuser', 'sshkeys', 'nameserver', 'searchdomain', 'ciupgrade', 'machine', 'bios', 'scsihw', 'vga', 'serial0']);
+// Cloud-init keys are written at once; the drive is regenerated (PUT .../cloudinit) and read at boot.
+export const QEMU_RESTART_KEYS = new Set(['cores', 'sockets', 'cpu', 'memory', 'agent', 'ostype', 'machine', 'bios', 'scsihw', 'vga', 'serial0']);
 
 export function needsRestart(type: GuestType, key: string): boolean {
-  if (type === 'lxc') return LXC_RESTART_KEYS.has(key);
-  return QEMU_RESTART_KEYS.has(key) || /^ipconfig\d+$/.test(key);
+  return (type === 'lxc' ? LXC_RESTART_KEYS : QEMU_RESTART_KEYS).has(key);
 }
 
 /** Values shown in a plan (ssh keys decoded, long strings kept whole). */
