@@ -355,17 +355,22 @@ export function createPveClient(config: PveConfig, metrics?: Metrics, options: P
       return (rows ?? []).map((r) => ({ node: String(r.node), status: String(r.status ?? 'unknown'), mem: Number(r.mem ?? 0), maxmem: Number(r.maxmem ?? 0) }));
     },
     async storages() {
-      const rows = await request<Record<string, unknown>[]>('GET', '/storage');
-      return (rows ?? []).map((r) => {
-        const s: StorageInfo = {
-          storage: String(r.storage),
-          type: String(r.type ?? ''),
+      // The cluster view lists every storage once per node; one call serves every node.
+      const rows = await request<Record<string, unknown>[]>('GET', '/cluster/resources', {}, { type: 'storage' });
+      const byName = new Map<string, StorageInfo>();
+      for (const r of rows ?? []) {
+        const name = String(r.storage);
+        const s = byName.get(name) ?? {
+          storage: name,
+          type: String(r.plugintype ?? r.type ?? ''),
           shared: Number(r.shared ?? 0) === 1,
           content: String(r.content ?? '').split(',').filter(Boolean),
+          nodes: [],
         };
-        if (r.nodes) s.nodes = String(r.nodes).split(',').filter(Boolean);
-        return s;
-      });
+        if (r.node !== undefined) s.nodes!.push(String(r.node));
+        byName.set(name, s);
+      }
+      return [...byName.values()];
     },
     guestConfig: (node, type, vmid) => request('GET', `${base(type)}/config`, { node, vmid }),
     async guestPending(node, type, vmid) {

@@ -171,10 +171,18 @@ export async function awaitInFlight(sh: Shared, ctx: AnyCtx): Promise<TaskResult
 
 const CREATE_TASKS = new Set(['vzcreate', 'qmcreate', 'vzclone', 'qmclone']);
 
-/** The running create/clone task for a vmid (used when a create's answer was lost). */
-async function activeTaskFor(sh: Shared, node: string, vmid: number): Promise<{ upid: string; type: string; user?: string } | undefined> {
-  const list = await sh.pve.tasks(node, { vmid, source: 'active' });
-  const t = list.find((x) => CREATE_TASKS.has(x.type) && (x.id === String(vmid) || x.id === undefined) && !x.endtime);
+/**
+ * The running create/clone task that made `vmid` (used when a create's answer was lost). A create
+ * task carries the new vmid as its id; a clone task carries its source's vmid.
+ */
+async function activeTaskFor(sh: Shared, node: string, vmid: number, sourceVmid?: number): Promise<{ upid: string; type: string; user?: string } | undefined> {
+  const list = await sh.pve.tasks(node, { source: 'active' });
+  const t = list.find(
+    (x) =>
+      CREATE_TASKS.has(x.type) &&
+      !x.endtime &&
+      (/create$/.test(x.type) ? x.id === String(vmid) : sourceVmid !== undefined ? x.id === String(sourceVmid) : isOursByTask(sh, x.user)),
+  );
   return t ? { upid: t.upid, type: t.type, ...(t.user ? { user: t.user } : {}) } : undefined;
 }
 
@@ -195,21 +203,23 @@ function isOursByTask(sh: Shared, user: string | undefined): boolean {
 export async function provisionIdempotent(
   sh: Shared,
   ctx: ReconcileContext<GuestResource>,
-  opts: { step: string; node: string; type: GuestType; vmid: number; send: () => Promise<string> },
+  opts: { step: string; node: string; guestNode?: string; type: GuestType; vmid: number; sourceVmid?: number; send: () => Promise<string> },
 ): Promise<'done' | 'recovered'> {
   let upid: string;
   try {
     upid = await withLockRetry(sh, ctx, opts.step, opts.send);
   } catch (e) {
     if (!isPveError(e, 'AlreadyExists')) throw e;
-    await recoverLostCreate(sh, ctx, opts.node, opts.type, opts.vmid, opts.step);
+    await recoverLostCreate(sh, ctx, opts);
     return 'recovered';
   }
   await runTask(sh, ctx, opts.step, upid);
   return 'done';
 }
 
-async function recoverLostCreate(sh: Shared, ctx: ReconcileContext<GuestResource>, node: string, type: GuestType, vmid: number, step: string): Promise<void> {
+async function recoverLostCreate(sh: Shared, ctx: ReconcileContext<GuestResource>, o: { step: string; node: string; guestNode?: string; type: GuestType; vmid: number; sourceVmid?: number }): Promise<void> {
+  const { type, vmid, step } = o;
+  const node = o.guestNode ?? o.node;
   const key = keyOf(ctx.resource);
   const readOwner = async () => {
     try {
@@ -220,7 +230,7 @@ async function recoverLostCreate(sh: Shared, ctx: ReconcileContext<GuestResource
     }
   };
   let owner = await readOwner();
-  const task = await activeTaskFor(sh, node, vmid);
+  const task = await activeTaskFor(sh, o.node, vmid, o.sourceVmid);
   if (task && (owner === key || (owner === undefined && isOursByTask(sh, task.user)))) {
     ctx.log.info(`${step}: the guest already exists and its ${task.type} task is running; waiting on it`, { upid: task.upid });
     await runTask(sh, ctx, step, task.upid);
@@ -270,12 +280,18 @@ export function desiredGuest(r: GuestResource, powerDefault: 'running' | 'stoppe
   return d;
 }
 
-/** Can the guest at this cluster entry be touched for this resource? (cheap: tags only) */
-export function ownershipProblem(r: GuestResource, g: ClusterGuest): string | undefined {
+/**
+ * Can the guest at this cluster entry be touched for this resource? The `phoenix` tag answers from
+ * the cluster list alone; without it (a foreign guest, or a tag removed by hand) the description's
+ * marker decides, at the cost of one config read.
+ */
+export async function ownershipProblem(sh: Shared, r: GuestResource, g: ClusterGuest): Promise<string | undefined> {
   const type = guestTypeOf(r);
   if (g.type !== type) return `vmid ${g.vmid} holds a ${g.type === 'lxc' ? 'container' : 'VM'} on ${g.node}, not the ${type === 'lxc' ? 'container' : 'VM'} ${keyOf(r)} declares`;
-  if (!g.tags.includes(MARKER_TAG) && !r.spec.adopt) return `vmid ${g.vmid} on ${g.node} holds a guest phoenix did not create (no '${MARKER_TAG}' tag); set spec.adopt: true to take it over`;
-  return undefined;
+  if (g.tags.includes(MARKER_TAG) || r.spec.adopt) return undefined;
+  const owner = ownerOf((await sh.pve.guestConfig(g.node, g.type, g.vmid)).description);
+  if (owner === keyOf(r)) return undefined;
+  return `vmid ${g.vmid} on ${g.node} holds a guest phoenix did not create for ${keyOf(r)} (no '${MARKER_TAG}' marker); set spec.adopt: true to take it over`;
 }
 
 /** The description marker check, once the config is read. */
@@ -586,7 +602,7 @@ export function guestReconciler<R extends GuestResource>(sh: Shared, kind: Kind,
       pre = p.steps;
       fresh = true;
     } else {
-      const prob = ownershipProblem(r, g) ?? (g.template && r.kind !== 'Template' ? `vmid ${g.vmid} is a template, not the guest ${keyOf(r)} declares` : undefined);
+      const prob = (await ownershipProblem(sh, r, g)) ?? (g.template && r.kind !== 'Template' ? `vmid ${g.vmid} is a template, not the guest ${keyOf(r)} declares` : undefined);
       if (prob) return { plan: { ref, steps: [], blocked: { reason: 'Conflict', message: prob } }, outcome: dryRun ? { state: 'Ready' } : conflict(sh, c, prob) };
       if (g.lock) {
         if (dryRun) return { plan: { ref, steps: [] }, outcome: { state: 'Ready' } };

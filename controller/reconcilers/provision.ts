@@ -142,12 +142,14 @@ export async function provisionClone(sh: Shared, ctx: ReconcileContext<LxcContai
   }
   const lockKey = type === 'lxc' ? `${s.node}/${srcVmid}` : undefined;
   const out = await sh.limits.run({ node: s.node, ...(targetStorage ? { storage: targetStorage } : {}), ...(lockKey ? { source: lockKey } : {}) }, async () => {
-    if (needSnap) {
+    // Re-checked inside the source's queue: a clone queued behind another may find it taken.
+    const still = needSnap && !(await sh.pve.snapshots(s.node, type, srcVmid)).some((x) => x.name === snapname);
+    if (still) {
       const upid = await withLockRetry(sh, ctx, 'snapshot', () => sh.pve.createSnapshot(s.node, type, srcVmid, snapname!, `phoenix: clone source for ${keyOf(r)}`));
       await runTask(sh, ctx, 'snapshot', upid);
       ctx.recorder.event('Normal', 'Snapshotted', `took snapshot ${snapname} of ${keyOf(srcRef)} to clone from`);
     }
-    return provisionIdempotent(sh, ctx, { step: 'clone', node, type, vmid, send: () => sh.pve.cloneGuest(s.node, type, srcVmid, params) });
+    return provisionIdempotent(sh, ctx, { step: 'clone', node: s.node, guestNode: node, type, vmid, sourceVmid: srcVmid, send: () => sh.pve.cloneGuest(s.node, type, srcVmid, params) });
   });
   if (out === 'done') ctx.recorder.event('Normal', 'Cloned', `cloned ${what}`);
   const g = newGuest(vmid, node, type, desiredTags(r.spec.tags));

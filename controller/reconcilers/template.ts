@@ -51,7 +51,7 @@ export function templateReconciler(sh: Shared): Reconciler<Template> {
       g = await convert(c, p.created!);
       fresh = true;
     } else {
-      const prob = ownershipProblem(r, g);
+      const prob = await ownershipProblem(sh, r, g);
       if (prob) return { plan: { ref, steps: [], blocked: { reason: 'Conflict', message: prob } }, outcome: dryRun ? { state: 'Ready' } : conflict(sh, c, prob) };
       if (g.lock) {
         if (dryRun) return { plan: { ref, steps: [] }, outcome: { state: 'Ready' } };
