@@ -88,6 +88,9 @@ const TERMINAL_500: RegExp[] = [
   /unable to parse/i,
   /invalid format/i,
   /volume .* does not exist/i,
+  /still in use by linked clone/i,
+  /bridge '.*' does not exist/i,
+  /snapshot '.*' does not exist/i,
 ];
 
 /** Classify a Proxmox answer by HTTP status and message. Pure; table-tested. */
@@ -107,9 +110,9 @@ export function classify(status: number, message: string): PveErrorKind {
   if (/\bis locked \(/i.test(m)) return 'Locked';
   if (/detected modified configuration|checksum mismatch/i.test(m)) return 'Modified';
   if (/already exists/i.test(m)) return 'AlreadyExists';
+  if (status >= 500 && TERMINAL_500.some((r) => r.test(m))) return 'Invalid';
   if (/does not exist|no such (vm|ct|guest|task)/i.test(m)) return 'NotFound';
   if (/got no worker upid/i.test(m)) return 'Transient';
-  if (status >= 500 && TERMINAL_500.some((r) => r.test(m))) return 'Invalid';
   if (status >= 500 || status === 408 || status === 429) return 'Transient';
   return 'Invalid';
 }

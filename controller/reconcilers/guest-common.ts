@@ -417,6 +417,10 @@ export async function convergeExisting(sh: Shared, ctx: ReconcileContext<GuestRe
   } else if (running && observed?.pending && !actions.update) {
     restartKeys = observed.pending.filter((p) => p.pending !== undefined || p.delete).map((p) => p.key);
   }
+  // A running VM reads its (regenerated) cloud-init drive only at boot.
+  if (running && g.type === 'qemu' && actions.update) {
+    for (const k of Object.keys(actions.update.params)) if (CLOUD_INIT_KEY.test(k) && !restartKeys.includes(k)) restartKeys.push(k);
+  }
   if (running && restartKeys.length) {
     if (d.restartPolicy === 'IfRequired') {
       await runTask(sh, ctx, 'restart', await withLockRetry(sh, ctx, 'reboot', () => sh.pve.power(g.node, g.type, g.vmid, 'reboot')));
@@ -457,6 +461,8 @@ async function pendingOrEmpty(sh: Shared, g: ClusterGuest) {
   }
 }
 
+const CLOUD_INIT_KEY = /^(ciuser|sshkeys|ipconfig\d+|nameserver|searchdomain|ciupgrade|cipassword)$/;
+
 /** PUT config with the digest; a stale digest re-reads and re-plans once. */
 async function applyUpdate(sh: Shared, ctx: ReconcileContext<GuestResource>, g: ClusterGuest, d: DesiredGuest, observed: ObservedGuest, actions: GuestActions): Promise<void> {
   const send = (params: Params) => withLockRetry(sh, ctx, 'update config', () => sh.pve.updateConfig(g.node, g.type, g.vmid, params));
@@ -470,7 +476,7 @@ async function applyUpdate(sh: Shared, ctx: ReconcileContext<GuestResource>, g: 
     actions.update = again.update ?? actions.update;
   }
   const changed = Object.keys(actions.update!.params);
-  if (g.type === 'qemu' && changed.some((k) => /^(ciuser|sshkeys|ipconfig\d+|nameserver|searchdomain|ciupgrade|cipassword)$/.test(k))) {
+  if (g.type === 'qemu' && changed.some((k) => CLOUD_INIT_KEY.test(k))) {
     await sh.pve.regenerateCloudInit(g.node, g.vmid);
   }
 }

@@ -8,10 +8,11 @@ import type { ClusterGuest, Params } from '../pve/client.js';
 import type { GuestType } from '../pve/normalize.js';
 import { desiredDescription, desiredTags, guestTypeOf, lxcCreateParams, qemuTemplateCreateParams } from '../plan/desired.js';
 import type { Shared } from './guest-common.js';
+import { isPveError } from '../pve/errors.js';
 import { hostPathProblem, placeNode, provisionIdempotent, runTask, withLockRetry } from './guest-common.js';
 
-/** Storage types on which Proxmox can make linked clones of a template. */
-const LINKED_CLONE_STORAGE = new Set(['lvmthin', 'zfspool', 'rbd', 'btrfs', 'dir', 'nfs', 'cifs', 'glusterfs']);
+/** Storage types on which Proxmox can make linked clones of a container template. */
+const LINKED_CLONE_STORAGE = new Set(['lvmthin', 'zfspool', 'rbd', 'btrfs']);
 
 export interface ProvisionResult {
   steps: PlanStep[];
@@ -149,7 +150,22 @@ export async function provisionClone(sh: Shared, ctx: ReconcileContext<LxcContai
       await runTask(sh, ctx, 'snapshot', upid);
       ctx.recorder.event('Normal', 'Snapshotted', `took snapshot ${snapname} of ${keyOf(srcRef)} to clone from`);
     }
-    return provisionIdempotent(sh, ctx, { step: 'clone', node: s.node, guestNode: node, type, vmid, sourceVmid: srcVmid, send: () => sh.pve.cloneGuest(s.node, type, srcVmid, params) });
+    const send = async () => {
+      try {
+        return await sh.pve.cloneGuest(s.node, type, srcVmid, params);
+      } catch (e) {
+        // Linked was phoenix's choice, not the manifest's: when the storage refuses (before any
+        // task starts), a full clone is the documented fallback.
+        if (src.full === undefined && params.full === 0 && isPveError(e, 'Invalid') && /linked clone/i.test(e.pveMessage)) {
+          params.full = 1;
+          if (src.storage) params.storage = src.storage;
+          ctx.log.info(`linked clone refused (${e.pveMessage}); cloning in full`);
+          return sh.pve.cloneGuest(s.node, type, srcVmid, params);
+        }
+        throw e;
+      }
+    };
+    return provisionIdempotent(sh, ctx, { step: 'clone', node: s.node, guestNode: node, type, vmid, sourceVmid: srcVmid, send });
   });
   if (out === 'done') ctx.recorder.event('Normal', 'Cloned', `cloned ${what}`);
   const g = newGuest(vmid, node, type, desiredTags(r.spec.tags));

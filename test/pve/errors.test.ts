@@ -20,6 +20,8 @@ test('classify: Proxmox answers to kinds', () => {
     [500, 'shrinking disks is not supported', 'Invalid'],
     [500, 'Full clone of a running container is only possible from a snapshot', 'Invalid'],
     [500, "Linked clone feature for 'local-lvm:vm-100-disk-0' is not available", 'Invalid'],
+    [500, "base volume 'base-9000-disk-0' is still in use by linked cloned volume 'vm-101-disk-0'", 'Invalid'],
+    [500, "bridge 'vmbr9' does not exist", 'Invalid'],
     [500, 'some unexpected server trouble', 'Transient'],
     [502, 'Bad Gateway', 'Transient'],
     [503, 'Service Unavailable', 'Transient'],
