@@ -129,6 +129,8 @@ export async function waitTask(pve: PveClient, upid: string, opts: WaitOptions =
       if (isPveError(e, 'NotFound')) throw new TaskFailedError(upid, u.type, 'task no longer known to the node', []);
       throw e;
     }
+    // A controller shutting down stops waiting; the UPID stays in status for the next one.
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
     if (st.status === 'stopped') {
       const verdict = judgeExitStatus(st.exitstatus);
       const durationMs = Date.now() - startedAt;

@@ -505,14 +505,19 @@ export async function finalizeGuest(sh: Shared, ctx: FinalizeContext): Promise<R
     ctx.recorder.event('Warning', 'Conflict', message);
     return { state: 'Stalled', reason: 'Conflict', message };
   }
-  if (g.status === 'running') {
-    await runTask(sh, ctx, 'stop', await withLockRetry(sh, ctx, 'stop', () => sh.pve.power(g.node, g.type, vmid, 'stop')));
-  }
-  const params: Params = { purge: 1, 'destroy-unreferenced-disks': 1 };
-  await runTask(sh, ctx, 'delete', await withLockRetry(sh, ctx, 'delete', () => sh.pve.deleteGuest(g.node, g.type, vmid, params)));
-  await sh.fleet.forget(vmid);
+  await destroyGuest(sh, ctx, g);
   ctx.recorder.event('Normal', 'Deleted', `deleted ${g.type === 'lxc' ? 'CT' : 'VM'} ${vmid} (prune)`);
   return { state: 'Ready', message: 'deleted' };
+}
+
+/** Stop (if running) and delete with purge a guest whose marker the caller has verified. */
+export async function destroyGuest(sh: Shared, ctx: AnyCtx, g: ClusterGuest): Promise<void> {
+  if (g.status === 'running') {
+    await runTask(sh, ctx, 'stop', await withLockRetry(sh, ctx, 'stop', () => sh.pve.power(g.node, g.type, g.vmid, 'stop')));
+  }
+  const params: Params = { purge: 1, 'destroy-unreferenced-disks': 1 };
+  await runTask(sh, ctx, 'delete', await withLockRetry(sh, ctx, 'delete', () => sh.pve.deleteGuest(g.node, g.type, g.vmid, params)));
+  await sh.fleet.forget(g.vmid);
 }
 
 /** Resume a task a previous reconcile (or controller) left in flight. Returns an outcome to stop on. */
@@ -618,7 +623,22 @@ export function guestReconciler<R extends GuestResource>(sh: Shared, kind: Kind,
         fresh = true;
       }
     }
-    const res = await convergeExisting(sh, c, g, { fresh, dryRun });
+    let res = await convergeExisting(sh, c, g, { fresh, dryRun });
+    if (res.plan.blocked?.reason === 'ReplaceRequired' && r.kind !== 'Template' && r.spec.allowReplace) {
+      // Only with allowReplace: the marker was verified by the full observe that found the change.
+      const del: PlanStep = { action: 'delete', destructive: true, description: `delete ${g.type === 'lxc' ? 'CT' : 'VM'} ${g.vmid} to recreate it (allowReplace: ${res.plan.blocked.message})` };
+      if (dryRun) {
+        const p = await provision(ctx, true);
+        return { plan: { ref, steps: [del, ...p.steps] }, outcome: { state: 'Ready' } };
+      }
+      const why = res.plan.blocked.message;
+      await destroyGuest(sh, c, g);
+      ctx.recorder.event('Warning', 'Replaced', `deleted ${g.vmid} to recreate it: ${why}`);
+      const p = await provision(ctx, false);
+      if (p.outcome) return { plan: blockedPlan(ref, p.steps, p.outcome), outcome: p.outcome };
+      res = await convergeExisting(sh, c, p.created!, { fresh: true, dryRun });
+      pre = [del, ...p.steps];
+    }
     res.plan.steps = [...pre, ...res.plan.steps];
     return res;
   }

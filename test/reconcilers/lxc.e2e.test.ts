@@ -203,12 +203,15 @@ test('a lock conflict on clone is retried to success', async () => {
 test('a restarted controller resumes waiting on the persisted task instead of cloning again', async () => {
   const c = ct('resume', 103);
   f.world.add(c);
+  // The first status poll answers slowly, so the stop lands while phoenix waits on the task.
+  f.handle.setFaults('GET /nodes/*/tasks/*/status seq:slow=300');
   const ac = new AbortController();
   const rec = f.set.get('LxcContainer')!;
   const first = rec.reconcile(f.world.ctx(c, ac.signal)).catch((e: unknown) => e);
   await until('clone UPID persisted', () => (f.world.persisted.get('LxcContainer/resume') ?? []).some((s) => s.taskInFlight?.step === 'clone'));
   ac.abort(new Error('controller stopped'));
   assert.instance(await first, Error);
+  f.handle.setFaults(null);
   assert.ok(f.world.statusOf(c).taskInFlight, 'the UPID survives the stop');
   const clones = req('POST /nodes/{node}/lxc/{vmid}/clone');
   const restarted = createReconcilers({ pve: f.pve, options: f.options });
@@ -248,6 +251,26 @@ test('restart-only changes give RestartRequired; IfRequired restarts', async () 
   assert.is(req('POST /nodes/{node}/lxc/{vmid}/status/reboot'), 1);
   assert.is(f.world.statusOf(c).conditions.find((x) => x.type === 'RestartRequired')?.status, 'False');
   assert.match(conf(101).features!, 'keyctl=1');
+});
+
+test('a create-only change is refused in place; allowReplace recreates the guest', async () => {
+  const c = ct('immutable', 140, { source: { ostemplate: OSTPL }, unprivileged: true });
+  f.world.add(c);
+  assert.is((await converge(f.set, f.world, c)).state, 'Ready');
+  assert.is(conf(140).unprivileged, '1');
+  bump(c, (s) => (s.unprivileged = false));
+  const w0 = f.writeCount();
+  const out = await converge(f.set, f.world, c);
+  assert.is(out.state === 'Stalled' && out.reason, 'ReplaceRequired');
+  assert.is(f.writeCount(), w0, 'nothing destroyed without allowReplace');
+  bump(c, (s) => (s.allowReplace = true));
+  const plan = await f.set.get('LxcContainer')!.plan(f.world.ctx(c));
+  assert.equal(plan.steps.map((s) => s.action), ['delete', 'create']);
+  assert.ok(plan.steps[0]!.destructive);
+  assert.is((await converge(f.set, f.world, c)).state, 'Ready');
+  assert.is(conf(140).unprivileged, '0');
+  assert.is(f.handle.sim.guests.get(140)!.status, 'running');
+  assert.ok(f.world.reasons(c).includes('Replaced'));
 });
 
 test('bind mounts only from allowed host paths', async () => {
