@@ -449,6 +449,9 @@ export async function convergeExisting(sh: Shared, ctx: ReconcileContext<GuestRe
   if (full) sh.lastFullObserve.set(key, Date.now());
   clearCondition(ctx.status, 'Conflict', 'Resolved', now);
   Object.assign(ctx.status, { vmid: g.vmid, node: g.node, powerState, template: g.template, lastAppliedRevision: rev, observedGeneration: r.metadata.generation });
+  const addresses = staticAddresses(r);
+  if (addresses.length) ctx.status.addresses = addresses;
+  else delete ctx.status.addresses;
   return { plan, outcome: { state: 'Ready' } };
 }
 
@@ -459,6 +462,14 @@ async function pendingOrEmpty(sh: Shared, g: ClusterGuest) {
     if (isPveError(e, 'Invalid', 'NotFound')) return [];
     throw e;
   }
+}
+
+/** Static addresses from the spec (LXC networks, VM cloud-init), for display. */
+export function staticAddresses(r: GuestResource): string[] {
+  const ips: (string | undefined)[] = [];
+  if (r.kind === 'LxcContainer') for (const n of r.spec.networks ?? []) ips.push(n.ip, n.ip6);
+  if (r.kind === 'VirtualMachine') for (const c of r.spec.cloudInit?.ipConfig ?? []) ips.push(c.ip, c.ip6);
+  return ips.filter((ip): ip is string => !!ip && ip.includes('/')).map((ip) => ip.slice(0, ip.indexOf('/')));
 }
 
 const CLOUD_INIT_KEY = /^(ciuser|sshkeys|ipconfig\d+|nameserver|searchdomain|ciupgrade|cipassword)$/;

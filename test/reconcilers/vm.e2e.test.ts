@@ -84,6 +84,7 @@ test('a VM is fully cloned, configured with cloud-init and firewall, grown and s
   assert.is(v.firewall.rules.length, 2);
   assert.is(v.firewall.rules[1]!.dport, '443');
   assert.is(v.firewall.options.enable, '1');
+  assert.equal(f.world.statusOf(vm).addresses, ['10.0.0.200']);
 });
 
 test('an unchanged VM fleet re-read in full shows no diff and gets zero writes', async () => {
