@@ -28,6 +28,8 @@ export interface ReconcilerOptions {
   driftIntervalMs?: number;
   /** Task polling (tests against a fast simulator poll faster). */
   polling?: Partial<TaskPolling>;
+  /** Age after which the per-pass fleet list is re-read even without a new pass (ms, default 30 s). */
+  fleetMaxAgeMs?: number;
   /** Retries of a call refused because the guest or a lock file is busy. */
   lockRetry?: { attempts?: number; baseMs?: number; maxMs?: number };
 }
@@ -47,14 +49,24 @@ export class FleetCache {
   private guests?: Promise<ClusterGuest[]>;
   private nodeList?: Promise<NodeInfo[]>;
   private storageList?: Promise<StorageInfo[]>;
-  constructor(private readonly pve: PveClient) {}
+  private fetchedAt = 0;
+  /**
+   * @param maxAgeMs reconciles between passes (a manifest edit) must not act on an old picture:
+   *   the list is re-read when older than this.
+   */
+  constructor(
+    private readonly pve: PveClient,
+    private readonly maxAgeMs = 30_000,
+  ) {}
   invalidate(): void {
     this.guests = undefined;
     this.nodeList = undefined;
     this.storageList = undefined;
   }
   async all(): Promise<ClusterGuest[]> {
+    if (this.guests && Date.now() - this.fetchedAt > this.maxAgeMs) this.invalidate();
     if (!this.guests) {
+      this.fetchedAt = Date.now();
       const p = this.pve.clusterGuests();
       this.guests = p;
       p.catch(() => {
@@ -554,6 +566,8 @@ export async function guard(sh: Shared, ctx: ReconcileContext<GuestResource>, bo
   try {
     return await body();
   } catch (e) {
+    // Whatever went wrong, the next attempt starts from a fresh picture of the fleet.
+    sh.fleet.invalidate();
     if (e instanceof ConflictError) return conflict(sh, ctx, e.message);
     if (e instanceof TaskFailedError && !e.retryable) {
       ctx.recorder.event('Warning', 'TaskFailed', e.message.split('\n')[0]!);

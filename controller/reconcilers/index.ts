@@ -31,7 +31,7 @@ export interface PhoenixReconcilerSet extends ReconcilerSet {
 
 export function createReconcilers(deps: ReconcilerDeps): PhoenixReconcilerSet {
   const limits = deps.limits && 'run' in deps.limits ? deps.limits : createLimits(deps.limits as LimitsOptions | undefined);
-  const sh: Shared = { pve: deps.pve, options: deps.options, limits, fleet: new FleetCache(deps.pve), lastFullObserve: new Map() };
+  const sh: Shared = { pve: deps.pve, options: deps.options, limits, fleet: new FleetCache(deps.pve, deps.options.fleetMaxAgeMs), lastFullObserve: new Map() };
   if (deps.metrics) sh.metrics = deps.metrics;
   const byKind = new Map<Kind, Reconciler>();
   const register = (r: Reconciler) => void byKind.set(r.kind, r);

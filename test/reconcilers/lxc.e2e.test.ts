@@ -273,6 +273,19 @@ test('a create-only change is refused in place; allowReplace recreates the guest
   assert.ok(f.world.reasons(c).includes('Replaced'));
 });
 
+test('between passes an old fleet picture is re-read before acting', async () => {
+  const c = f.world.resources.get('LxcContainer/web1') as LxcContainer;
+  const set = createReconcilers({ pve: f.pve, options: { ...f.options, fleetMaxAgeMs: 50 } });
+  assert.is((await converge(set, f.world, c)).state, 'Ready');
+  f.handle.sim.setPower(101, 'stopped');
+  const starts = req('POST /nodes/{node}/lxc/{vmid}/status/start');
+  const t = Date.now();
+  await until('the fleet list to age', () => Date.now() - t > 60);
+  assert.is((await converge(set, f.world, c)).state, 'Ready');
+  assert.is(req('POST /nodes/{node}/lxc/{vmid}/status/start'), starts + 1);
+  assert.is(f.handle.sim.guests.get(101)!.status, 'running');
+});
+
 test('bind mounts only from allowed host paths', async () => {
   const c = ct('binder', 130, { source: { ostemplate: OSTPL }, mountPoints: [{ path: '/x', hostPath: '/etc' }] });
   f.world.add(c);
