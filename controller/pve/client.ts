@@ -215,7 +215,7 @@ export interface PveClient {
   cloneGuest(node: string, type: GuestType, vmid: number, params: Params): Promise<string>;
   updateConfig(node: string, type: GuestType, vmid: number, params: Params): Promise<void>;
   resizeDisk(node: string, type: GuestType, vmid: number, disk: string, size: string): Promise<string | null>;
-  power(node: string, type: GuestType, vmid: number, action: 'start' | 'stop' | 'shutdown' | 'reboot'): Promise<string>;
+  power(node: string, type: GuestType, vmid: number, action: 'start' | 'stop' | 'shutdown' | 'reboot', params?: Params): Promise<string>;
   convertToTemplate(node: string, type: GuestType, vmid: number): Promise<string | null>;
   snapshots(node: string, type: GuestType, vmid: number): Promise<{ name: string }[]>;
   createSnapshot(node: string, type: GuestType, vmid: number, snapname: string, description?: string): Promise<string>;
@@ -389,8 +389,8 @@ export function createPveClient(config: PveConfig, metrics?: Metrics, options: P
       const r = await request('PUT', `${base(type)}/resize`, { node, vmid }, { disk, size });
       return typeof r === 'string' && r.startsWith('UPID:') ? r : null;
     },
-    async power(node, type, vmid, action) {
-      return asUpid(await request('POST', `${base(type)}/status/${action}`, { node, vmid }), action);
+    async power(node, type, vmid, action, params) {
+      return asUpid(await request('POST', `${base(type)}/status/${action}`, { node, vmid }, params), action);
     },
     async convertToTemplate(node, type, vmid) {
       const r = await request('POST', `${base(type)}/template`, { node, vmid });

@@ -448,7 +448,10 @@ export async function convergeExisting(sh: Shared, ctx: ReconcileContext<GuestRe
   }
   if (actions.power) {
     const act = actions.power;
-    await runTask(sh, ctx, act, await withLockRetry(sh, ctx, act, () => sh.pve.power(g.node, g.type, g.vmid, act)));
+    // Stopping is a clean shutdown, forced only after its timeout: a guest kept stopped by its
+    // manifest is not pulled out from under its filesystems.
+    const call = act === 'start' ? () => sh.pve.power(g.node, g.type, g.vmid, 'start') : () => sh.pve.power(g.node, g.type, g.vmid, 'shutdown', { timeout: 120, forceStop: 1 });
+    await runTask(sh, ctx, act, await withLockRetry(sh, ctx, act, call));
     powerState = act === 'start' ? 'running' : 'stopped';
     ctx.recorder.event('Normal', act === 'start' ? 'Started' : 'Stopped', `${act === 'start' ? 'started' : 'stopped'} ${g.type === 'lxc' ? 'CT' : 'VM'} ${g.vmid}`);
     await sh.fleet.note({ ...g, status: powerState });

@@ -156,6 +156,7 @@ test('stop and start follow powerState', async () => {
   assert.is((await converge(f.set, f.world, vm)).state, 'Ready');
   assert.is(g(200).status, 'stopped');
   assert.ok(f.world.reasons(vm).includes('Stopped'));
+  assert.is(req('POST /nodes/{node}/qemu/{vmid}/status/shutdown'), 1, 'a clean shutdown, not a hard stop');
   bump(vm, (r) => (r.spec.powerState = 'running'));
   assert.is((await converge(f.set, f.world, vm)).state, 'Ready');
   assert.is(g(200).status, 'running');
