@@ -97,7 +97,7 @@ export function watchManifests(dir: string, opts: WatchOptions): ManifestWatcher
   const w: FSWatcher = watch(root, {
     ignoreInitial: true,
     ignored: ignoredPath(root),
-    atomic: true,
+    atomic: false, // the debounce coalesces editors' delete+rename; chokidar's own filter would delay unlinks past it
     usePolling: opts.usePolling ?? false,
     interval: 100,
   });
