@@ -6,6 +6,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // promtool rejects gauges named *_total; the same figures stay exported, by type, as
+  // nodejs_active_handles / nodejs_active_requests / nodejs_active_resources.
+  for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(n);
   const r = [registry];
 
   const m = {
@@ -98,6 +101,12 @@ export function createMetrics() {
       name: 'phoenix_resource_info',
       help: 'Information about each resource (always 1)',
       labelNames: ['kind', 'name', 'vmid', 'node'] as const,
+      registers: r,
+    }),
+    resourceConditionReason: new Gauge({
+      name: 'phoenix_resource_condition_reason',
+      help: 'The reason of each condition of each resource (always 1; reasons are CamelCase constants from the code)',
+      labelNames: ['kind', 'name', 'type', 'reason'] as const,
       registers: r,
     }),
     pveApiRequests: new Counter({
