@@ -15,7 +15,6 @@ import {
   notReadyReason,
   conditionStatus,
   getCondition,
-  SUMMARY_CONDITIONS,
 } from './conditions.js';
 import { EventStore } from './events.js';
 import { nextGeneration, ANNOTATION_PREFIX } from './generation.js';
@@ -40,6 +39,8 @@ import type {
   WatchEventType,
 } from './types.js';
 import { formatManifestError, keyOf, refOfKey } from './types.js';
+import { buildGraph } from './graph.js';
+import { checkSet, parseManifestText } from './manifests.js';
 import { MANIFEST_FILE, watchManifests, type ManifestBatch, type ManifestWatcher } from './watch.js';
 
 export const PRUNE_ANNOTATION = `${ANNOTATION_PREFIX}prune`;
@@ -57,6 +58,24 @@ export interface ManifestLoader {
   checkSet(resources: LoadedResource[]): ManifestError[];
 }
 
+/** The runtime's view of controller/graph.ts: dangling references and cycles become per-key problems. */
+export function graphViewOf(resources: AnyResource[]): GraphView {
+  const g = buildGraph(resources);
+  const problems = new Map<ResourceKey, { reason: string; message: string }>();
+  for (const { from, to } of g.dangling) {
+    const prev = problems.get(from);
+    problems.set(from, {
+      reason: 'DependencyMissing',
+      message: prev ? `${prev.message}; depends on ${to}, which no manifest declares` : `depends on ${to}, which no manifest declares`,
+    });
+  }
+  for (const cycle of g.cycles) {
+    const message = `dependency cycle: ${cycle.join(' -> ')}`;
+    for (const k of new Set(cycle)) if (!problems.has(k)) problems.set(k, { reason: 'DependencyCycle', message });
+  }
+  return { dependenciesOf: (k) => g.dependenciesOf(k), dependentsOf: (k) => g.dependentsOf(k), problems };
+}
+
 export interface RuntimeOptions {
   /** Directory holding the manifests. */
   manifestsDir: string;
@@ -64,8 +83,10 @@ export interface RuntimeOptions {
   displayRoot?: string;
   state: StateStore;
   reconcilers: ReconcilerSet;
-  loader: ManifestLoader;
-  graph: (resources: AnyResource[]) => GraphView;
+  /** Default: controller/manifests.ts. */
+  loader?: ManifestLoader;
+  /** Default: graphViewOf (controller/graph.ts). */
+  graph?: (resources: AnyResource[]) => GraphView;
   metrics: Metrics;
   log?: StructuredLogger;
   concurrency?: number;
@@ -114,7 +135,6 @@ export class Runtime implements ControllerView {
   private readonly eventStore: EventStore;
   readonly queue: WorkQueue<ResourceKey>;
   private readonly listeners = new Set<(ev: WatchEvent) => void>();
-  private readonly infoLabels = new Map<ResourceKey, Record<string, string>>();
   private firstPassPending: Set<ResourceKey> | undefined;
   private firstPassDone = false;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -124,6 +144,8 @@ export class Runtime implements ControllerView {
   private readonly displayRoot: string;
   private readonly log: StructuredLogger;
   private readonly clock: Clock;
+  private readonly loader: ManifestLoader;
+  private readonly graphOf: (resources: AnyResource[]) => GraphView;
   private stopped = false;
   private fatal: string | undefined;
   /** Full passes started (startup is pass 1). */
@@ -133,6 +155,8 @@ export class Runtime implements ControllerView {
     this.root = resolve(opts.manifestsDir);
     this.displayRoot = normalize(opts.displayRoot ?? opts.manifestsDir);
     this.log = opts.log ?? silentLogger;
+    this.loader = opts.loader ?? { parseManifestText, checkSet };
+    this.graphOf = opts.graph ?? graphViewOf;
     this.clock = opts.clock ?? { now: () => new Date() };
     this.eventStore = new EventStore(
       (key, list) => void this.opts.state.writeEvents(key as ResourceKey, list).catch((err) => this.log.error('writing events failed', { key, err })),
@@ -170,7 +194,6 @@ export class Runtime implements ControllerView {
     }
     for (const [key, s] of loaded.status) if (loaded.desired.has(key)) this.statuses.set(key, s);
     for (const [key, list] of loaded.events) if (loaded.desired.has(key)) this.eventStore.load(key, list);
-    for (const key of this.desired.keys()) this.updateMetrics(key);
     await this.reloadAll({ enqueue: false });
     if (this.opts.watch !== false) {
       this.watcher = watchManifests(this.root, {
@@ -296,7 +319,7 @@ export class Runtime implements ControllerView {
     for (const id of ids) {
       let res: LoadResult | null;
       try {
-        res = this.opts.loader.parseManifestText(id, await readFile(this.absOf(id), 'utf8'));
+        res = this.loader.parseManifestText(id, await readFile(this.absOf(id), 'utf8'));
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'EISDIR') res = null;
@@ -357,7 +380,7 @@ export class Runtime implements ControllerView {
       else invalid.set(k, f.invalid.get(k)!);
     }
     const checked = [...candidates.values()];
-    this.setErrors = this.opts.loader.checkSet(checked);
+    this.setErrors = this.loader.checkSet(checked);
     for (const e of this.setErrors) if (e.resource && !invalid.has(keyOf(e.resource))) invalid.set(keyOf(e.resource), e);
     for (const e of invalid.values()) if (e.message.includes('declared more than once')) this.setErrors.push(e);
     for (const k of invalid.keys()) candidates.delete(k);
@@ -407,7 +430,6 @@ export class Runtime implements ControllerView {
       const s = this.statuses.get(k);
       if (s && conditionStatus(s.conditions, 'Stalled') === 'True' && !invalid.has(k)) touched.add(k);
     }
-    this.opts.metrics.manifestErrors.set(this.manifestErrors().length);
     if (!o.enqueue) return;
     for (const k of touched) if (this.desired.has(k)) this.queue.add(k);
     for (const k of removed) this.queue.addAfter(k, this.opts.deletionGraceMs ?? 1000);
@@ -415,8 +437,8 @@ export class Runtime implements ControllerView {
 
   private rebuildGraphs(): void {
     const desired = [...this.desired.values()].map((r) => r.resource);
-    this.graphView = this.opts.graph(desired);
-    this.deleteGraph = this.deleting.size ? this.opts.graph([...desired, ...[...this.deleting.values()].map((r) => r.resource)]) : this.graphView;
+    this.graphView = this.graphOf(desired);
+    this.deleteGraph = this.deleting.size ? this.graphOf([...desired, ...[...this.deleting.values()].map((r) => r.resource)]) : this.graphView;
   }
 
   private pruneFor(rec: DesiredRecord): boolean {
@@ -592,7 +614,6 @@ export class Runtime implements ControllerView {
     this.written.delete(key);
     this.eventStore.delete(key);
     await this.opts.state.remove(key);
-    this.removeMetrics(key);
     this.log.info(prune ? 'resource pruned' : 'resource orphaned and forgotten', { resource: key });
     this.listenersEmit({ type: 'DELETED', object: this.viewOf(key, rec, status) });
     const deps = this.deleteGraph.dependenciesOf(key).filter((d) => this.deleting.has(d));
@@ -614,7 +635,6 @@ export class Runtime implements ControllerView {
     if (this.written.get(key) === json) return;
     this.written.set(key, json);
     await this.opts.state.writeStatus(key, status);
-    this.updateMetrics(key);
     this.notify('MODIFIED', key);
     // dependents waiting on this one re-evaluate (no API call while gated), so their message is current
     for (const d of this.graphView.dependentsOf(key)) {
@@ -623,31 +643,6 @@ export class Runtime implements ControllerView {
   }
 
   // --- metrics and watchers -------------------------------------------------------------------
-
-  private updateMetrics(key: ResourceKey): void {
-    const { kind, name } = refOfKey(key);
-    const status = this.statuses.get(key) ?? EMPTY_STATUS();
-    const m = this.opts.metrics;
-    for (const type of SUMMARY_CONDITIONS) {
-      const s = conditionStatus(status.conditions, type);
-      for (const v of ['True', 'False', 'Unknown']) m.resourceCondition.set({ kind, name, type, status: v }, v === s ? 1 : 0);
-    }
-    const rec = this.desired.get(key) ?? this.deleting.get(key);
-    const specVmid = (rec?.resource.spec as { vmid?: number } | undefined)?.vmid;
-    const labels = { kind, name, vmid: String(status.vmid ?? specVmid ?? ''), node: status.node ?? '' };
-    const prev = this.infoLabels.get(key);
-    if (prev && JSON.stringify(prev) !== JSON.stringify(labels)) m.resourceInfo.remove(prev);
-    m.resourceInfo.set(labels, 1);
-    this.infoLabels.set(key, labels);
-  }
-
-  private removeMetrics(key: ResourceKey): void {
-    const { kind, name } = refOfKey(key);
-    for (const type of SUMMARY_CONDITIONS) for (const v of ['True', 'False', 'Unknown']) this.opts.metrics.resourceCondition.remove({ kind, name, type, status: v });
-    const prev = this.infoLabels.get(key);
-    if (prev) this.opts.metrics.resourceInfo.remove(prev);
-    this.infoLabels.delete(key);
-  }
 
   private notify(type: WatchEventType, key: ResourceKey): void {
     if (!this.listeners.size) return;

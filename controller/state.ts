@@ -8,13 +8,14 @@
 // writes to one file are applied in order, so a kill -9 at any moment leaves either the old or the new
 // content, never a torn file.
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { AnyResource, Kind, PhoenixEvent, ResourceStatus, SourceLocation } from '../resources/types.js';
 import { KINDS } from '../resources/types.js';
 import type { ResourceKey } from './types.js';
 import { refOfKey } from './types.js';
+import { writeFileAtomic } from './fs-atomic.js';
 
 /** The desired state as last loaded valid, with what the generation is computed from. */
 export interface DesiredRecord {
@@ -48,7 +49,6 @@ export class LockHeldError extends Error {
 
 export class StateStore {
   private readonly chains = new Map<string, Promise<void>>();
-  private tmpCounter = 0;
   private lockPath: string | undefined;
   private lockContent: string | undefined;
 
@@ -183,7 +183,7 @@ export class StateStore {
   /** Write JSON atomically: temp file (0600, exclusive), fsync, rename over the target, fsync the dir. */
   writeJson(path: string, value: unknown): Promise<void> {
     const data = `${JSON.stringify(value, null, 2)}\n`;
-    return this.enqueue(path, () => this.atomicWrite(path, data));
+    return this.enqueue(path, () => writeFileAtomic(path, data, 0o600));
   }
 
   private enqueue(path: string, op: () => Promise<void>): Promise<void> {
@@ -195,29 +195,6 @@ export class StateStore {
       if (this.chains.get(path) === settled) this.chains.delete(path);
     });
     return next;
-  }
-
-  private async atomicWrite(path: string, data: string): Promise<void> {
-    const tmp = `${path}.${process.pid}.${++this.tmpCounter}.tmp`;
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await rename(tmp, path);
-    } catch (err) {
-      await unlink(tmp).catch(() => {});
-      throw err;
-    }
-    const dir = await open(join(path, '..'), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
   }
 }
 

@@ -3,9 +3,10 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, unlinkSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Runtime } from '../../controller/runtime.js';
+import { Runtime, graphViewOf } from '../../controller/runtime.js';
 import { StateStore } from '../../controller/state.js';
 import { createMetrics } from '../../controller/metrics.js';
+import { syncResourceMetrics } from '../../controller/resource-metrics.js';
 import { getCondition } from '../../controller/conditions.js';
 import { refOfKey } from '../../controller/types.js';
 import { FakeReconcilers, doc, fakeGraph, fakeLoader } from './fakes.js';
@@ -94,6 +95,7 @@ test('startup converges in dependency order; independent branches overlap; depen
   const st = e.rt.get({ kind: 'LxcContainer', name: 'a' })!.status;
   assert.is(st.observedGeneration, 1);
   assert.is(st.vmid, 101);
+  syncResourceMetrics(e.metrics, e.rt); // what /metrics does on every scrape
   const text = await e.metrics.registry.metrics();
   assert.match(text, /phoenix_resource_condition\{kind="LxcContainer",name="a",type="Ready",status="True"\} 1/);
   assert.match(text, /phoenix_resource_condition\{kind="LxcContainer",name="a",type="Ready",status="False"\} 0/);
@@ -152,6 +154,7 @@ test('invalid YAML keeps every resource of the file, never finalizes, Stalled na
   assert.is(stalled.status, 'True');
   assert.match(stalled.message, /manifests\/apps\.yaml:\d+:\d+: /);
   assert.ok(e.rt.manifestErrors().length >= 1);
+  syncResourceMetrics(e.metrics, e.rt);
   assert.match(await e.metrics.registry.metrics(), /phoenix_manifest_errors [1-9]/);
   // a wait longer than the deletion grace: still nothing finalized
   await new Promise((r) => setTimeout(r, 150));
@@ -192,6 +195,7 @@ test('a removed manifest is finalized dependents first, with prune from the flag
   assert.not.ok(existsSync(e.store.pathOf('status', 'LxcContainer/a')));
   assert.not.ok(existsSync(e.store.pathOf('resources', 'LxcContainer/a')));
   assert.is(e.rt.get({ kind: 'LxcContainer', name: 'a' }), undefined);
+  syncResourceMetrics(e.metrics, e.rt); // what /metrics does on every scrape
   const text = await e.metrics.registry.metrics();
   assert.not.match(text, /name="a"/);
   assert.ok(ready(e.rt, 'VirtualMachine/c'));
@@ -289,6 +293,22 @@ test('a dangling dependency stalls with the graph message', async () => {
   await waitFor(() => ready(e.rt, 'LxcContainer/a'), 3000);
   await e.rt.stop();
   rmSync(dir, { recursive: true });
+});
+
+
+test('graphViewOf turns the real graph\'s dangling references and cycles into Stalled reasons', () => {
+  const ct = (name: string, deps: string[]) => ({
+    apiVersion: 'phoenix.hypervisor/v1alpha1' as const,
+    kind: 'LxcContainer' as const,
+    metadata: { name },
+    spec: { vmid: 100, source: { ostemplate: 'local:vztmpl/x.tar.zst' }, rootfs: { storage: 'local', size: '8G' }, dependsOn: deps.map((n) => ({ kind: 'LxcContainer' as const, name: n })) },
+  });
+  const g = graphViewOf([ct('a', ['b']), ct('b', ['a']), ct('c', ['ghost']), ct('d', ['c'])]);
+  assert.equal(g.problems.get('LxcContainer/a'), { reason: 'DependencyCycle', message: 'dependency cycle: LxcContainer/a -> LxcContainer/b -> LxcContainer/a' });
+  assert.is(g.problems.get('LxcContainer/b')!.reason, 'DependencyCycle');
+  assert.equal(g.problems.get('LxcContainer/c'), { reason: 'DependencyMissing', message: 'depends on LxcContainer/ghost, which no manifest declares' });
+  assert.not.ok(g.problems.has('LxcContainer/d'), 'd merely waits on c');
+  assert.equal(g.dependentsOf('LxcContainer/c'), ['LxcContainer/d']);
 });
 
 test.run();
