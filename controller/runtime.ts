@@ -765,9 +765,10 @@ export class Runtime implements ControllerView {
   }
 }
 
+/** Thrown errors are retried with backoff unless they say they are permanent. */
 function isPermanent(err: unknown): boolean {
-  const e = err as { permanent?: unknown; retryable?: unknown } | null;
-  return Boolean(e && typeof e === 'object' && (e.permanent === true || e.retryable === false));
+  const e = err as { permanent?: unknown } | null;
+  return Boolean(e && typeof e === 'object' && e.permanent === true);
 }
 
 function errReason(err: unknown): string | undefined {
