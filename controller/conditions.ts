@@ -120,5 +120,7 @@ export function notReadyReason(status: ResourceStatus | undefined, gen: number):
   if (ready.status === 'True' && status.observedGeneration !== gen) {
     return `generation ${gen} not observed yet (observed ${status.observedGeneration ?? 'none'})`;
   }
+  // a chain of waiting resources names each link once: "dependency A is not ready: dependency B ..."
+  if (ready.reason === 'DependencyNotReady') return ready.message;
   return ready.message ? `${ready.reason}: ${ready.message}` : ready.reason;
 }
