@@ -242,9 +242,15 @@ export class Runtime implements ControllerView {
     const jitter = 1 + 0.1 * (this.opts.random ?? Math.random)();
     this.resyncTimer = setTimeout(() => {
       if (this.stopped) return;
-      this.log.debug('resync: full pass');
-      this.fullPass();
-      this.scheduleResync();
+      this.log.debug('resync: rescan the manifests, then a full pass');
+      // a rescan catches any file event the watcher missed (level-based, like the rest)
+      void this.serialReload(() => this.reloadAll({ enqueue: true }))
+        .catch(() => {}) // logged by serialReload
+        .finally(() => {
+        if (this.stopped) return;
+        this.fullPass();
+        this.scheduleResync();
+      });
     }, every * jitter);
     this.resyncTimer.unref();
   }
@@ -289,6 +295,11 @@ export class Runtime implements ControllerView {
   }
 
   private async reloadAll(o: { enqueue: boolean }): Promise<void> {
+    const st = await stat(this.root).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      this.log.error('manifests directory is gone; keeping the last desired state of every resource', { dir: this.displayRoot });
+      return;
+    }
     const ids = new Set<string>([...this.files.keys(), ...this.restoredKeys.keys()]);
     for (const abs of await this.listFiles(this.root)) ids.add(this.fileId(abs));
     await this.reloadFiles(ids, o);

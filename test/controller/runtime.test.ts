@@ -186,7 +186,7 @@ test('a removed manifest is finalized dependents first, with prune from the flag
   unlinkSync(join(e.manifests, 'apps.yaml'));
   unlinkSync(join(e.manifests, 'base.yaml'));
   unlinkSync(join(e.manifests, 'p.yaml'));
-  await waitFor(() => deleted.length === 4, 5000, 'finalized');
+  await waitFor(() => deleted.length === 4, 15_000, 'finalized');
   const order = e.rec.of('finalize').map((c) => c.key);
   assert.ok(order.indexOf('Template/base') > order.indexOf('LxcContainer/a'));
   assert.ok(order.indexOf('Template/base') > order.indexOf('LxcContainer/b'));
@@ -309,6 +309,24 @@ test('graphViewOf turns the real graph\'s dangling references and cycles into St
   assert.equal(g.problems.get('LxcContainer/c'), { reason: 'DependencyMissing', message: 'depends on LxcContainer/ghost, which no manifest declares' });
   assert.not.ok(g.problems.has('LxcContainer/d'), 'd merely waits on c');
   assert.equal(g.dependentsOf('LxcContainer/c'), ['LxcContainer/d']);
+});
+
+test('resync rescans the manifests (a missed file event is caught) and runs a full pass', async () => {
+  const dir = tmp();
+  const manifests = join(dir, 'manifests');
+  writeFileSync(join(manifests, 'vm.yaml'), doc('VirtualMachine', 'c', { vmid: 200 }));
+  const store = new StateStore(join(dir, 'state'));
+  await store.open();
+  const rec = new FakeReconcilers();
+  rec.delayMs = 1;
+  const rt = new Runtime({ manifestsDir: manifests, state: store, reconcilers: rec, loader: fakeLoader, graph: fakeGraph, metrics: createMetrics(), watch: false, resyncMs: 150, random: () => 0 });
+  live.push(rt);
+  await rt.start();
+  await waitFor(() => ready(rt, 'VirtualMachine/c'), 3000);
+  writeFileSync(join(manifests, 'late.yaml'), doc('VirtualMachine', 'late', { vmid: 201 }));
+  await waitFor(() => ready(rt, 'VirtualMachine/late'), 3000, 'picked up by the resync rescan');
+  await waitFor(() => rec.passes >= 2 && rec.of('reconcile', 'VirtualMachine/c').length >= 2, 3000, 'full pass re-reconciles');
+  rmSync(dir, { recursive: true });
 });
 
 test.run();
