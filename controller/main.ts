@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+// phoenix-controller: watches the manifests, converges Proxmox VE to them and keeps it converged.
+// Without PHOENIX_PVE_URL it runs the built-in pvesim in-process (with the storages and nodes the
+// manifests name), pins its certificate and converges against it, so `npm start` shows the whole
+// loop on the example fleet. Settings come from flags or PHOENIX_* environment variables.
+import { Command, Option } from 'commander';
+import { join, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { AnyResource } from '../resources/types.js';
+import { parseDuration } from '../resources/common.js';
+import { createGuestExec, createQemuAgent } from './ca/exec.js';
+import { GitSource, redactUrl } from './gitsource.js';
+import { startHttpServer } from './http.js';
+import { createLogger, errorMessage, parseLogLevel, registerSecret, type StructuredLogger } from './log.js';
+import { loadManifests } from './manifests.js';
+import { createMetrics } from './metrics.js';
+import { createPveClient, pveConfigFromEnv } from './pve/client.js';
+import { createCertificateAuthorityReconciler } from './reconcilers/certificateauthority.js';
+import { createReconcilers } from './reconcilers/index.js';
+import { Runtime } from './runtime.js';
+import { LockHeldError, StateStore } from './state.js';
+
+export const DEFAULT_SIM_TIME_SCALE = 0.05;
+
+export interface ControllerFlags {
+  manifests: string;
+  stateDir: string;
+  listen: string;
+  resync: string;
+  concurrency: string;
+  prune: boolean;
+  logLevel: string;
+  shutdownTimeout: string;
+  certDir?: string;
+  allowHostCommands: boolean;
+  allowHostPath: string[];
+  gitUrl?: string;
+  gitRef: string;
+  gitPath?: string;
+  gitInterval: string;
+}
+
+export function buildProgram(): Command {
+  const collect = (v: string, prev: string[]) => [...prev, v];
+  return new Command('phoenix-controller')
+    .description('Converge Proxmox VE to the manifests in a directory, continuously')
+    .addOption(new Option('--manifests <dir>', 'directory of manifests to watch').env('PHOENIX_MANIFESTS').default('./manifests'))
+    .addOption(new Option('--state-dir <dir>', 'where status, events, locks and CA keys live').env('PHOENIX_STATE_DIR').default('./.state'))
+    .addOption(new Option('--listen <host:port>', 'HTTP endpoint (/metrics, /healthz, /readyz, status API)').env('PHOENIX_LISTEN').default('127.0.0.1:9750'))
+    .addOption(new Option('--resync <duration>', 'full pass interval (Go duration, 0 disables)').env('PHOENIX_RESYNC').default('5m'))
+    .addOption(new Option('--concurrency <n>', 'reconciles running at once').env('PHOENIX_CONCURRENCY').default('4'))
+    .addOption(new Option('--prune', 'delete guests whose manifests are removed (default: orphan them)').env('PHOENIX_PRUNE').default(false))
+    .addOption(new Option('--log-level <level>', 'debug, info, warn or error').env('PHOENIX_LOG_LEVEL').default('info'))
+    .addOption(new Option('--shutdown-timeout <duration>', 'how long SIGTERM waits for in-flight work').env('PHOENIX_SHUTDOWN_TIMEOUT').default('10s'))
+    .addOption(new Option('--cert-dir <dir>', 'directory certificate outputs must lie under (default <state-dir>/certs)').env('PHOENIX_CERT_DIR'))
+    .addOption(new Option('--allow-host-commands', 'allow `pct exec` for after-renewal commands in containers').env('PHOENIX_ALLOW_HOST_COMMANDS').default(false))
+    .addOption(new Option('--allow-host-path <dir>', 'host directory LXC bind mounts may come from (repeatable)').argParser(collect).default([]))
+    .addOption(new Option('--git-url <url>', 'follow a git repository instead of a local directory').env('PHOENIX_GIT_URL'))
+    .addOption(new Option('--git-ref <ref>', 'branch, tag or commit to follow').env('PHOENIX_GIT_REF').default('main'))
+    .addOption(new Option('--git-path <dir>', 'directory of the repository holding the manifests').env('PHOENIX_GIT_PATH'))
+    .addOption(new Option('--git-interval <duration>', 'how often to fetch').env('PHOENIX_GIT_INTERVAL').default('1m'))
+    .showHelpAfterError();
+}
+
+function durationFlag(name: string, value: string, allowZero = false): number {
+  if (allowZero && /^0+(ms|s|m|h)?$/.test(value)) return 0;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0) throw new Error(`--${name} ${JSON.stringify(value)}: expected a Go-style duration such as 30s, 5m or 1h30m`);
+  return ms;
+}
+
+/** Storages and nodes the manifests name, so the built-in simulator can offer them. */
+export function simTopology(resources: AnyResource[]): { nodes: string[]; storages: string[] } {
+  const nodes = new Set<string>();
+  const storages = new Set<string>();
+  const volid = (v: string | undefined) => {
+    const m = v ? /^([A-Za-z][A-Za-z0-9\-_.]*):/.exec(v) : null;
+    if (m) storages.add(m[1]!);
+  };
+  for (const r of resources) {
+    if (r.kind === 'CertificateAuthority') continue;
+    const s = r.spec as unknown as Record<string, any>;
+    if (typeof s.node === 'string') nodes.add(s.node);
+    for (const v of [s.rootfs, s.disk, ...(s.disks ?? []), ...((s.mountPoints ?? []) as Array<{ volume?: unknown }>).map((mp) => mp.volume)]) {
+      if (v && typeof v.storage === 'string') storages.add(v.storage);
+    }
+    if (s.source && typeof s.source.storage === 'string') storages.add(s.source.storage);
+    volid(s.ostemplate);
+    volid(s.image);
+    volid(s.source?.ostemplate);
+  }
+  return { nodes: [...nodes].sort(), storages: [...storages].sort() };
+}
+
+const BUILTIN_STORAGES = new Set(['local', 'local-lvm']);
+
+export async function run(flags: ControllerFlags): Promise<void> {
+  const log: StructuredLogger = createLogger({ level: parseLogLevel(flags.logLevel) });
+  const resyncMs = durationFlag('resync', flags.resync, true);
+  const shutdownMs = durationFlag('shutdown-timeout', flags.shutdownTimeout);
+  const concurrency = Number(flags.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new Error(`--concurrency ${flags.concurrency}: expected an integer from 1 to 256`);
+  const stateDir = resolve(flags.stateDir);
+
+  const state = new StateStore(stateDir);
+  const opened = await state.open();
+  if (opened.tightened) log.warn('state dir was readable by others; set to 0700', { dir: stateDir });
+  const lock = state.acquireLock();
+  if (lock.tookOverFrom !== undefined) log.warn('took over a stale lock left by a controller that is gone', { pid: lock.tookOverFrom });
+
+  const closers: Array<() => Promise<void>> = [];
+  const metrics = createMetrics();
+  let git: GitSource | undefined;
+  let manifestsDir = flags.manifests;
+  let displayRoot: string | undefined;
+  let gitSha: string | undefined;
+  if (flags.gitUrl) {
+    git = new GitSource({ url: flags.gitUrl, ref: flags.gitRef, path: flags.gitPath, workDir: join(stateDir, 'git') });
+    const rev = await git.sync();
+    manifestsDir = rev.dir;
+    gitSha = rev.sha;
+    displayRoot = flags.gitPath ?? '.';
+    log.info('following git', { url: redactUrl(flags.gitUrl), ref: flags.gitRef, revision: rev.sha });
+  }
+
+  const allowHostPaths = [...flags.allowHostPath, ...(process.env.PHOENIX_ALLOW_HOST_PATHS ?? '').split(':').filter(Boolean)].map((p) => resolve(p));
+
+  // --- Proxmox: the configured one, or the built-in simulator --------------------------------
+  let env: Record<string, string | undefined> = process.env;
+  if (!process.env.PHOENIX_PVE_URL) {
+    const { startSim } = await import('../pvesim/index.js');
+    const loaded = await loadManifests(manifestsDir).catch(() => ({ resources: [], errors: [] }));
+    const topo = simTopology(loaded.resources.map((l) => l.resource));
+    const timeScale = Number(process.env.PHOENIX_SIM_TIME_SCALE ?? DEFAULT_SIM_TIME_SCALE);
+    if (!Number.isFinite(timeScale) || timeScale < 0) throw new Error(`PHOENIX_SIM_TIME_SCALE=${process.env.PHOENIX_SIM_TIME_SCALE}: expected a non-negative number`);
+    const sim = await startSim({
+      listen: '127.0.0.1:0',
+      nodes: topo.nodes.length ? topo.nodes : ['pve'],
+      timeScale,
+      statePath: join(stateDir, 'pvesim.json'),
+      storages: topo.storages
+        .filter((s) => !BUILTIN_STORAGES.has(s))
+        .map((name) => ({ name, type: 'zfspool' as const, content: ['images', 'rootdir'], sizeGiB: 2048 })),
+      log: (line) => log.debug(`pvesim: ${line}`),
+    });
+    closers.push(() => sim.close());
+    // bind mounts name directories inside the simulator, never on this host
+    allowHostPaths.push('/');
+    env = { PHOENIX_PVE_URL: sim.url, PHOENIX_PVE_TOKEN: sim.token, PHOENIX_PVE_FINGERPRINT: sim.fingerprint };
+    process.stderr.write(
+      `phoenix: PHOENIX_PVE_URL is not set, so phoenix runs against its built-in Proxmox VE simulator (pvesim)\n` +
+        `phoenix:   ${sim.url}  nodes ${(topo.nodes.length ? topo.nodes : ['pve']).join(', ')}  time scale ${timeScale}  certificate pinned ${sim.fingerprint.slice(0, 23)}...\n` +
+        `phoenix:   its state lives in ${join(stateDir, 'pvesim.json')}; bind-mount paths are the simulator's, so all are allowed\n` +
+        `phoenix:   set PHOENIX_PVE_URL and PHOENIX_PVE_TOKEN to manage a real Proxmox VE\n`,
+    );
+  }
+  registerSecret(env.PHOENIX_PVE_TOKEN);
+  registerSecret(env.PHOENIX_PVE_TOKEN?.split('=').slice(1).join('='));
+  registerSecret(process.env.PHOENIX_API_TOKEN);
+  const pveConfig = pveConfigFromEnv(env);
+  const pve = createPveClient(pveConfig, metrics, { log });
+
+  const ca = createCertificateAuthorityReconciler({
+    stateDir,
+    certDir: resolve(flags.certDir ?? join(stateDir, 'certs')),
+    exec: createGuestExec({ agent: createQemuAgent(pve), allowHostCommands: flags.allowHostCommands }),
+    allowHostCommands: flags.allowHostCommands,
+    metrics,
+  });
+  const reconcilers = createReconcilers({
+    pve,
+    metrics,
+    options: { prune: flags.prune, allowedHostPaths: allowHostPaths },
+    extra: [ca as never],
+  });
+
+  const runtime = new Runtime({
+    manifestsDir,
+    displayRoot,
+    state,
+    reconcilers,
+    metrics,
+    log,
+    concurrency,
+    resyncMs,
+    prune: flags.prune,
+    watch: !git,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      log.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    log.info('shutting down', { signal, deadlineMs: shutdownMs });
+    const abandoned = await runtime.stop(shutdownMs);
+    if (abandoned.length) log.warn('in-flight work abandoned; it resumes on the next start', { resources: abandoned });
+    for (const c of closers.reverse()) await c().catch(() => {});
+    state.releaseLock();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  const http = await startHttpServer({ listen: flags.listen, view: runtime, metrics, token: process.env.PHOENIX_API_TOKEN, log });
+  closers.push(() => http.close());
+  log.info('controller starting', { manifests: displayRoot ?? flags.manifests, stateDir, listen: http.url, resync: flags.resync, concurrency, prune: flags.prune });
+  await runtime.start();
+
+  if (git) {
+    const every = durationFlag('git-interval', flags.gitInterval);
+    const poll = async () => {
+      if (stopping) return;
+      try {
+        const rev = await git.sync();
+        if (rev.sha !== gitSha) {
+          log.info('new git revision', { revision: rev.sha, previous: gitSha });
+          gitSha = rev.sha;
+          await runtime.switchRoot(rev.dir);
+          await git.prune(rev.sha);
+        }
+      } catch (err) {
+        log.warn('git fetch failed; keeping the current revision', { err: errorMessage(err) });
+      }
+      setTimeout(() => void poll(), every).unref();
+    };
+    setTimeout(() => void poll(), every).unref();
+  }
+}
+
+const isMain = (() => {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+})();
+
+if (isMain) {
+  const program = buildProgram();
+  program.parse(process.argv);
+  run(program.opts<ControllerFlags>()).catch((err: unknown) => {
+    if (err instanceof LockHeldError) process.stderr.write(`phoenix-controller: ${err.message}\n`);
+    else process.stderr.write(`phoenix-controller: ${errorMessage(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,788 @@
+// The controller manager: keeps the desired-state store (last valid spec of every resource, with its
+// generation), the dependency graph and the status of every resource; feeds the work queue; gates each
+// resource on its dependencies; runs the per-kind reconcilers; finalizes resources whose manifests are
+// gone (dependents first); resyncs periodically; and exposes all of it as a ControllerView.
+//
+// Level-based throughout: a queued key means "look at this resource again", never "this happened".
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, normalize, relative, resolve } from 'node:path';
+import type { AnyResource, LoadedResource, ObjectRef, PhoenixEvent, ResourceStatus } from '../resources/types.js';
+import {
+  isReadyAt,
+  markReady,
+  markReconciling,
+  markStalled,
+  notReadyReason,
+  conditionStatus,
+  getCondition,
+} from './conditions.js';
+import { EventStore } from './events.js';
+import { nextGeneration, ANNOTATION_PREFIX } from './generation.js';
+import { errorMessage, silentLogger, type StructuredLogger } from './log.js';
+import type { Metrics } from './metrics.js';
+import { initControllerSeries } from './metrics.js';
+import { WorkQueue, type BackoffOptions, type ReconcileResult } from './queue.js';
+import type { DesiredRecord, StateStore } from './state.js';
+import type {
+  Clock,
+  ControllerView,
+  FinalizeContext,
+  LoadResult,
+  ManifestError,
+  Plan,
+  ReconcileContext,
+  ReconcileOutcome,
+  ReconcilerSet,
+  ResourceKey,
+  ResourceView,
+  WatchEvent,
+  WatchEventType,
+} from './types.js';
+import { formatManifestError, keyOf, refOfKey } from './types.js';
+import { buildGraph } from './graph.js';
+import { checkSet, parseManifestText } from './manifests.js';
+import { MANIFEST_FILE, watchManifests, type ManifestBatch, type ManifestWatcher } from './watch.js';
+
+export const PRUNE_ANNOTATION = `${ANNOTATION_PREFIX}prune`;
+
+/** What the runtime needs from the dependency graph. */
+export interface GraphView {
+  dependenciesOf(key: ResourceKey): ResourceKey[];
+  dependentsOf(key: ResourceKey): ResourceKey[];
+  /** Keys that cannot act because of the graph (dangling reference, cycle), with reason and message. */
+  problems: Map<ResourceKey, { reason: string; message: string }>;
+}
+
+export interface ManifestLoader {
+  parseManifestText(file: string, text: string): LoadResult;
+  checkSet(resources: LoadedResource[]): ManifestError[];
+}
+
+/** The runtime's view of controller/graph.ts: dangling references and cycles become per-key problems. */
+export function graphViewOf(resources: AnyResource[]): GraphView {
+  const g = buildGraph(resources);
+  const problems = new Map<ResourceKey, { reason: string; message: string }>();
+  for (const { from, to } of g.dangling) {
+    const prev = problems.get(from);
+    problems.set(from, {
+      reason: 'DependencyMissing',
+      message: prev ? `${prev.message}; depends on ${to}, which no manifest declares` : `depends on ${to}, which no manifest declares`,
+    });
+  }
+  for (const cycle of g.cycles) {
+    const message = `dependency cycle: ${cycle.join(' -> ')}`;
+    for (const k of new Set(cycle)) if (!problems.has(k)) problems.set(k, { reason: 'DependencyCycle', message });
+  }
+  return { dependenciesOf: (k) => g.dependenciesOf(k), dependentsOf: (k) => g.dependentsOf(k), problems };
+}
+
+export interface RuntimeOptions {
+  /** Directory holding the manifests. */
+  manifestsDir: string;
+  /** How manifest files are named in errors and status (default: manifestsDir as given). */
+  displayRoot?: string;
+  state: StateStore;
+  reconcilers: ReconcilerSet;
+  /** Default: controller/manifests.ts. */
+  loader?: ManifestLoader;
+  /** Default: graphViewOf (controller/graph.ts). */
+  graph?: (resources: AnyResource[]) => GraphView;
+  metrics: Metrics;
+  log?: StructuredLogger;
+  concurrency?: number;
+  /** Full pass interval (ms); 0 disables. Jittered by up to +10%. */
+  resyncMs?: number;
+  /** Delete what phoenix owns when a manifest is removed (else only with the prune annotation). */
+  prune?: boolean;
+  backoff?: Partial<BackoffOptions>;
+  clock?: Clock;
+  /** Watch the manifests directory (default true). */
+  watch?: boolean;
+  debounceMs?: number;
+  /** A removed resource is finalized only after staying removed this long (default 1000 ms). */
+  deletionGraceMs?: number;
+  /** Requeue delay when a reconciler reports progress without one (default 2000 ms). */
+  progressRequeueMs?: number;
+  random?: () => number;
+}
+
+interface FileEntry {
+  /** Every key the file declares (valid or not; on a parse failure, also those it declared before). */
+  keys: Set<ResourceKey>;
+  valid: Map<ResourceKey, LoadedResource>;
+  invalid: Map<ResourceKey, ManifestError>;
+  errors: ManifestError[];
+}
+
+const EMPTY_STATUS = (): ResourceStatus => ({ conditions: [] });
+const controllerName = (key: string) => refOfKey(key).kind.toLowerCase();
+
+export class Runtime implements ControllerView {
+  private readonly desired = new Map<ResourceKey, DesiredRecord>();
+  /** Resources whose manifest is gone, awaiting finalize: their last desired state. */
+  private readonly deleting = new Map<ResourceKey, DesiredRecord>();
+  private readonly statuses = new Map<ResourceKey, ResourceStatus>();
+  private readonly written = new Map<ResourceKey, string>();
+  /** Every manifest file's latest parse. */
+  private readonly files = new Map<string, FileEntry>();
+  /** Keys per file as persisted by the previous run (used when a file fails to parse at startup). */
+  private readonly restoredKeys = new Map<string, Set<ResourceKey>>();
+  /** Resources whose current manifest is invalid: they keep their last valid spec and are Stalled. */
+  private invalid = new Map<ResourceKey, ManifestError>();
+  private setErrors: ManifestError[] = [];
+  private graphView: GraphView = { dependenciesOf: () => [], dependentsOf: () => [], problems: new Map() };
+  private deleteGraph: GraphView = this.graphView;
+  private readonly eventStore: EventStore;
+  readonly queue: WorkQueue<ResourceKey>;
+  private readonly listeners = new Set<(ev: WatchEvent) => void>();
+  private firstPassPending: Set<ResourceKey> | undefined;
+  private firstPassDone = false;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private watcher: ManifestWatcher | undefined;
+  private reloadChain: Promise<void> = Promise.resolve();
+  private root: string;
+  private readonly displayRoot: string;
+  private readonly log: StructuredLogger;
+  private readonly clock: Clock;
+  private readonly loader: ManifestLoader;
+  private readonly graphOf: (resources: AnyResource[]) => GraphView;
+  private stopped = false;
+  private fatal: string | undefined;
+  /** Full passes started (startup is pass 1). */
+  passes = 0;
+
+  constructor(private readonly opts: RuntimeOptions) {
+    this.root = resolve(opts.manifestsDir);
+    this.displayRoot = normalize(opts.displayRoot ?? opts.manifestsDir);
+    this.log = opts.log ?? silentLogger;
+    this.loader = opts.loader ?? { parseManifestText, checkSet };
+    this.graphOf = opts.graph ?? graphViewOf;
+    this.clock = opts.clock ?? { now: () => new Date() };
+    this.eventStore = new EventStore(
+      (key, list) => void this.opts.state.writeEvents(key as ResourceKey, list).catch((err) => this.log.error('writing events failed', { key, err })),
+      () => this.clock.now(),
+    );
+    const concurrency = opts.concurrency ?? 4;
+    initControllerSeries(opts.metrics, concurrency);
+    this.queue = new WorkQueue<ResourceKey>({
+      concurrency,
+      backoff: opts.backoff,
+      metrics: opts.metrics,
+      controllerOf: controllerName,
+      random: opts.random,
+      handler: (key, signal) => this.process(key, signal),
+      onError: (key, err, retryIn) => {
+        if (retryIn >= 0) this.log.warn('reconcile failed', { resource: key, err: errorMessage(err), retryInMs: retryIn });
+        else this.log.info('reconcile abandoned at shutdown', { resource: key, err: errorMessage(err) });
+      },
+    });
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------
+
+  /** Load persisted state and the manifests, run the startup pass, then watch and resync. */
+  async start(): Promise<void> {
+    const st = await stat(this.root).catch(() => undefined);
+    if (!st?.isDirectory()) throw new Error(`manifests directory ${this.displayRoot} does not exist or is not a directory`);
+    const loaded = await this.opts.state.loadAll();
+    for (const p of loaded.problems) this.log.warn('unreadable state file skipped', { problem: p });
+    for (const [key, rec] of loaded.desired) {
+      this.desired.set(key, rec);
+      const set = this.restoredKeys.get(rec.source.file) ?? new Set();
+      set.add(key);
+      this.restoredKeys.set(rec.source.file, set);
+    }
+    for (const [key, s] of loaded.status) if (loaded.desired.has(key)) this.statuses.set(key, s);
+    for (const [key, list] of loaded.events) if (loaded.desired.has(key)) this.eventStore.load(key, list);
+    await this.reloadAll({ enqueue: false });
+    if (this.opts.watch !== false) {
+      this.watcher = watchManifests(this.root, {
+        debounceMs: this.opts.debounceMs ?? 100,
+        onBatch: (b) => void this.onBatch(b),
+        onError: (err) => this.log.error('watching manifests failed', { err: errorMessage(err) }),
+      });
+      await this.watcher.ready;
+    }
+    this.fullPass();
+    this.scheduleResync();
+  }
+
+  /** Stop watching and resyncing; let in-flight reconciles finish until the deadline, then abandon them. */
+  async stop(deadlineMs = 10_000): Promise<ResourceKey[]> {
+    this.stopped = true;
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    await this.watcher?.close();
+    const abandoned = await this.queue.shutDown(deadlineMs);
+    await this.reloadChain.catch(() => {});
+    await this.opts.state.flush();
+    return abandoned;
+  }
+
+  /** Point the runtime at another directory (a new git revision) and reload it whole. */
+  async switchRoot(dir: string): Promise<void> {
+    this.root = resolve(dir);
+    await this.serialReload(() => this.reloadAll({ enqueue: true }));
+  }
+
+  /** A full pass: reconcilers drop cached live state, every resource is queued. */
+  fullPass(): void {
+    this.passes++;
+    this.opts.reconcilers.startPass();
+    const keys = [...this.desired.keys(), ...this.deleting.keys()];
+    if (!this.firstPassDone && !this.firstPassPending) {
+      this.firstPassPending = new Set(keys);
+      this.checkFirstPass();
+    }
+    for (const k of keys) this.queue.add(k);
+  }
+
+  private scheduleResync(): void {
+    const every = this.opts.resyncMs ?? 5 * 60_000;
+    if (!every || this.stopped) return;
+    const jitter = 1 + 0.1 * (this.opts.random ?? Math.random)();
+    this.resyncTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.log.debug('resync: rescan the manifests, then a full pass');
+      // a rescan catches any file event the watcher missed (level-based, like the rest)
+      void this.serialReload(() => this.reloadAll({ enqueue: true }))
+        .catch(() => {}) // logged by serialReload
+        .finally(() => {
+        if (this.stopped) return;
+        this.fullPass();
+        this.scheduleResync();
+      });
+    }, every * jitter);
+    this.resyncTimer.unref();
+  }
+
+  private checkFirstPass(): void {
+    if (this.firstPassPending && this.firstPassPending.size === 0 && !this.firstPassDone) {
+      this.firstPassDone = true;
+      this.firstPassPending = undefined;
+      this.log.info('first full pass done');
+    }
+  }
+
+  // --- loading --------------------------------------------------------------------------------
+
+  private fileId(abs: string): string {
+    return join(this.displayRoot, relative(this.root, abs));
+  }
+
+  private absOf(id: string): string {
+    return join(this.root, relative(this.displayRoot, id));
+  }
+
+  private async listFiles(dir: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const ent of await readdir(dir, { withFileTypes: true })) {
+      if (ent.name.startsWith('.')) continue;
+      const p = join(dir, ent.name);
+      if (ent.isDirectory()) out.push(...(await this.listFiles(p)));
+      else if (ent.isFile() && MANIFEST_FILE.test(ent.name)) out.push(p);
+    }
+    return out;
+  }
+
+  private serialReload(f: () => Promise<void>): Promise<void> {
+    const next = this.reloadChain.then(f, f);
+    this.reloadChain = next.catch((err) => {
+      // the store could not be updated (e.g. the state dir is not writable): report unhealthy
+      this.fatal = errorMessage(err);
+      this.log.error('reload failed', { err: this.fatal });
+    });
+    return next;
+  }
+
+  private async reloadAll(o: { enqueue: boolean }): Promise<void> {
+    const st = await stat(this.root).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      this.log.error('manifests directory is gone; keeping the last desired state of every resource', { dir: this.displayRoot });
+      return;
+    }
+    const ids = new Set<string>([...this.files.keys(), ...this.restoredKeys.keys()]);
+    for (const abs of await this.listFiles(this.root)) ids.add(this.fileId(abs));
+    await this.reloadFiles(ids, o);
+  }
+
+  private onBatch(batch: ManifestBatch): Promise<void> {
+    return this.serialReload(async () => {
+      if (this.stopped) return;
+      const st = await stat(this.root).catch(() => undefined);
+      if (!st?.isDirectory()) {
+        this.log.error('manifests directory is gone; keeping the last desired state of every resource', { dir: this.displayRoot });
+        return;
+      }
+      const ids = new Set<string>();
+      for (const f of batch.files) ids.add(this.fileId(f));
+      for (const d of batch.removedDirs) {
+        const prefix = `${this.fileId(d)}/`;
+        for (const id of this.files.keys()) if (id.startsWith(prefix)) ids.add(id);
+      }
+      this.log.debug('manifests changed', { files: [...ids] });
+      await this.reloadFiles(ids, { enqueue: true });
+    });
+  }
+
+  /** Re-parse the given files (ids) and apply the result to the desired-state store. */
+  private async reloadFiles(ids: Set<string>, o: { enqueue: boolean }): Promise<void> {
+    const now = this.clock.now();
+    for (const id of ids) {
+      let res: LoadResult | null;
+      try {
+        res = this.loader.parseManifestText(id, await readFile(this.absOf(id), 'utf8'));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'EISDIR') res = null;
+        else res = { resources: [], errors: [{ file: id, line: 1, col: 1, path: '', message: `cannot read: ${errorMessage(err)}` }] };
+      }
+      if (!res) {
+        this.files.delete(id);
+        continue;
+      }
+      const entry: FileEntry = { keys: new Set(), valid: new Map(), invalid: new Map(), errors: res.errors };
+      for (const lr of res.resources) {
+        const k = keyOf(lr.resource);
+        entry.keys.add(k);
+        entry.valid.set(k, lr);
+      }
+      const fileLevel: ManifestError[] = [];
+      for (const e of res.errors) {
+        if (!e.resource) {
+          fileLevel.push(e);
+          continue;
+        }
+        const k = keyOf(e.resource);
+        entry.keys.add(k);
+        entry.valid.delete(k);
+        if (!entry.invalid.has(k)) entry.invalid.set(k, e);
+      }
+      // A file that does not parse cleanly: every resource it declared before is kept as it was.
+      if (fileLevel.length) {
+        for (const k of this.files.get(id)?.keys ?? this.restoredKeys.get(id) ?? []) {
+          if (entry.keys.has(k)) continue;
+          entry.keys.add(k);
+          entry.invalid.set(k, fileLevel[0]!);
+        }
+      }
+      this.files.set(id, entry);
+    }
+    this.restoredKeys.clear();
+
+    // Derive the desired set from every file's latest parse (cross-file duplicates and set checks).
+    const owners = new Map<ResourceKey, string[]>();
+    for (const [id, f] of this.files) for (const k of f.keys) owners.set(k, [...(owners.get(k) ?? []), id]);
+    const candidates = new Map<ResourceKey, LoadedResource>();
+    const invalid = new Map<ResourceKey, ManifestError>();
+    for (const [k, ids2] of owners) {
+      const f = this.files.get(ids2[0]!)!;
+      const lr = f.valid.get(k);
+      if (ids2.length > 1) {
+        const at = this.files.get(ids2[1]!)!.valid.get(k)?.source;
+        invalid.set(k, {
+          file: ids2[1]!,
+          line: at?.line ?? 1,
+          col: at?.col ?? 1,
+          path: 'metadata.name',
+          message: `${k} is declared more than once (${ids2.join(', ')})`,
+          resource: refOfKey(k),
+        });
+      } else if (lr) candidates.set(k, lr);
+      else invalid.set(k, f.invalid.get(k)!);
+    }
+    const checked = [...candidates.values()];
+    this.setErrors = this.loader.checkSet(checked);
+    for (const e of this.setErrors) if (e.resource && !invalid.has(keyOf(e.resource))) invalid.set(keyOf(e.resource), e);
+    for (const e of invalid.values()) if (e.message.includes('declared more than once')) this.setErrors.push(e);
+    for (const k of invalid.keys()) candidates.delete(k);
+    const invalidBefore = this.invalid;
+    this.invalid = invalid;
+
+    const touched = new Set<ResourceKey>();
+    for (const [k, lr] of candidates) {
+      const resurrected = this.deleting.get(k);
+      const prev = this.desired.get(k) ?? resurrected;
+      const g = nextGeneration(prev, lr.resource);
+      const sourceMoved = !prev || prev.source.file !== lr.source.file || prev.source.line !== lr.source.line || prev.source.col !== lr.source.col;
+      if (resurrected) this.deleting.delete(k);
+      if (prev && g.digest === prev.digest && !sourceMoved && !resurrected) continue;
+      const rec: DesiredRecord = {
+        resource: { ...lr.resource, metadata: { ...lr.resource.metadata, generation: g.generation } } as AnyResource,
+        source: lr.source,
+        generation: g.generation,
+        digest: g.digest,
+        creationTimestamp: prev?.creationTimestamp ?? now.toISOString(),
+      };
+      this.desired.set(k, rec);
+      await this.opts.state.writeDesired(k, rec);
+      if (!prev || g.digest !== prev.digest || resurrected) {
+        touched.add(k);
+        this.log.info(prev ? 'resource changed' : 'resource added', { resource: k, generation: g.generation });
+        this.notify(prev && !resurrected ? 'MODIFIED' : 'ADDED', k);
+      }
+    }
+
+    // Resources no file declares any more: finalize them (after a short grace, in case the other
+    // half of a rename arrives in the next batch).
+    const removed: ResourceKey[] = [];
+    for (const [k, rec] of this.desired) {
+      if (owners.has(k)) continue;
+      this.desired.delete(k);
+      this.deleting.set(k, rec);
+      removed.push(k);
+      this.log.info('manifest removed; resource will be finalized', { resource: k, prune: this.pruneFor(rec) });
+    }
+
+    this.rebuildGraphs();
+    for (const [k, e] of invalid) if (formatManifestError(e) !== (invalidBefore.has(k) ? formatManifestError(invalidBefore.get(k)!) : '')) touched.add(k);
+    for (const k of invalidBefore.keys()) if (!invalid.has(k)) touched.add(k);
+    for (const k of this.graphView.problems.keys()) touched.add(k);
+    for (const k of this.desired.keys()) {
+      const s = this.statuses.get(k);
+      if (s && conditionStatus(s.conditions, 'Stalled') === 'True' && !invalid.has(k)) touched.add(k);
+    }
+    if (!o.enqueue) return;
+    for (const k of touched) if (this.desired.has(k)) this.queue.add(k);
+    for (const k of removed) this.queue.addAfter(k, this.opts.deletionGraceMs ?? 1000);
+  }
+
+  private rebuildGraphs(): void {
+    const desired = [...this.desired.values()].map((r) => r.resource);
+    this.graphView = this.graphOf(desired);
+    this.deleteGraph = this.deleting.size ? this.graphOf([...desired, ...[...this.deleting.values()].map((r) => r.resource)]) : this.graphView;
+  }
+
+  private pruneFor(rec: DesiredRecord): boolean {
+    return Boolean(this.opts.prune) || rec.resource.metadata.annotations?.[PRUNE_ANNOTATION] === 'true';
+  }
+
+  // --- reconcile ------------------------------------------------------------------------------
+
+  private async process(key: ResourceKey, signal: AbortSignal): Promise<ReconcileResult | void> {
+    try {
+      if (this.deleting.has(key)) return await this.finalizeKey(key, signal);
+      if (this.desired.has(key)) return await this.reconcileKey(key, signal);
+    } finally {
+      if (this.firstPassPending?.delete(key)) this.checkFirstPass();
+    }
+  }
+
+  private statusOf(key: ResourceKey): ResourceStatus {
+    let s = this.statuses.get(key);
+    if (!s) this.statuses.set(key, (s = EMPTY_STATUS()));
+    s.conditions ??= [];
+    return s;
+  }
+
+  private async reconcileKey(key: ResourceKey, signal: AbortSignal): Promise<ReconcileResult | void> {
+    const rec = this.desired.get(key)!;
+    const gen = rec.generation;
+    const status = this.statusOf(key);
+    const now = () => this.clock.now();
+
+    const invalid = this.invalid.get(key);
+    if (invalid) {
+      if (markStalled(status, gen, 'ManifestInvalid', formatManifestError(invalid), now())) {
+        this.eventStore.record(key, 'phoenix-runtime', 'Warning', 'ManifestInvalid', `${formatManifestError(invalid)} (keeping the last valid spec)`);
+      }
+      await this.commit(key);
+      return;
+    }
+    const problem = this.graphView.problems.get(key);
+    if (problem) {
+      if (markStalled(status, gen, problem.reason, problem.message, now())) this.eventStore.record(key, 'phoenix-runtime', 'Warning', problem.reason, problem.message);
+      await this.commit(key);
+      return;
+    }
+    for (const dep of this.graphView.dependenciesOf(key)) {
+      const depRec = this.desired.get(dep);
+      const depStatus = this.statuses.get(dep);
+      if (depRec && isReadyAt(depStatus, depRec.generation)) continue;
+      const why = depRec ? notReadyReason(depStatus, depRec.generation) : 'not declared';
+      markReconciling(status, gen, 'DependencyNotReady', `dependency ${dep} is not ready: ${why}`, now(), 'False');
+      await this.commit(key);
+      return; // queued again the moment the dependency becomes Ready
+    }
+    const reconciler = this.opts.reconcilers.get(rec.resource.kind);
+    if (!reconciler) {
+      markStalled(status, gen, 'NoReconciler', `no reconciler for kind ${rec.resource.kind}`, now());
+      await this.commit(key);
+      return;
+    }
+
+    const wasReady = isReadyAt(status, gen);
+    if (!wasReady) {
+      markReconciling(status, gen, 'Progressing', `reconciling generation ${gen}`, now());
+      await this.commit(key); // persisted before any action
+    }
+    const log = this.log.with({ resource: key, generation: gen });
+    const ctx: ReconcileContext = {
+      resource: rec.resource,
+      status,
+      persist: () => this.commit(key),
+      lookup: (ref) => this.lookup(ref),
+      recorder: this.eventStore.recorderFor(key, `${controllerName(key)}-controller`),
+      log,
+      clock: this.clock,
+      signal,
+    };
+    let outcome: ReconcileOutcome;
+    try {
+      outcome = await reconciler.reconcile(ctx);
+    } catch (err) {
+      if (signal.aborted) {
+        await this.commit(key);
+        throw err;
+      }
+      const msg = errorMessage(err);
+      status.lastError = msg;
+      if (isPermanent(err)) {
+        markStalled(status, gen, errReason(err) ?? 'ReconcileFailed', msg, now());
+        this.eventStore.record(key, `${controllerName(key)}-controller`, 'Warning', errReason(err) ?? 'ReconcileFailed', msg);
+        await this.commit(key);
+        return;
+      }
+      markReconciling(status, gen, errReason(err) ?? 'ReconcileError', msg, now(), 'False');
+      this.eventStore.record(key, `${controllerName(key)}-controller`, 'Warning', errReason(err) ?? 'ReconcileError', msg);
+      await this.commit(key);
+      throw err;
+    }
+    status.lastReconcileTime = now().toISOString();
+    return this.conclude(key, gen, outcome, wasReady);
+  }
+
+  /** Apply a reconcile/finalize outcome to the status; returns the queue's instruction. */
+  private async conclude(key: ResourceKey, gen: number, outcome: ReconcileOutcome, wasReady: boolean): Promise<ReconcileResult | void> {
+    const status = this.statusOf(key);
+    const now = this.clock.now();
+    switch (outcome.state) {
+      case 'Ready': {
+        delete status.lastError;
+        markReady(status, gen, outcome.message ?? '', now);
+        await this.commit(key);
+        if (!wasReady) {
+          // event-driven: dependents waiting on this one go now
+          for (const d of this.graphView.dependentsOf(key)) this.queue.add(d);
+        }
+        return outcome.requeueAfterMs ? { requeueAfterMs: outcome.requeueAfterMs } : undefined;
+      }
+      case 'Progressing':
+        markReconciling(status, gen, outcome.reason, outcome.message, now);
+        await this.commit(key);
+        return { requeueAfterMs: outcome.requeueAfterMs ?? this.opts.progressRequeueMs ?? 2000 };
+      case 'Stalled':
+        if (markStalled(status, gen, outcome.reason, outcome.message, now)) {
+          this.eventStore.record(key, `${controllerName(key)}-controller`, 'Warning', outcome.reason, outcome.message);
+        }
+        await this.commit(key);
+        return undefined;
+    }
+  }
+
+  private async finalizeKey(key: ResourceKey, signal: AbortSignal): Promise<ReconcileResult | void> {
+    const rec = this.deleting.get(key)!;
+    const gen = rec.generation;
+    const status = this.statusOf(key);
+    const prune = this.pruneFor(rec);
+    const blockers = this.deleteGraph.dependentsOf(key).filter((d) => this.deleting.has(d) || (prune && this.desired.has(d)));
+    if (blockers.length) {
+      markReconciling(status, gen, 'DependentsExist', `waiting for ${blockers.join(', ')} to go first`, this.clock.now());
+      await this.commit(key);
+      return;
+    }
+    const reconciler = this.opts.reconcilers.get(rec.resource.kind);
+    let outcome: ReconcileOutcome = { state: 'Ready' };
+    if (reconciler) {
+      markReconciling(status, gen, 'Finalizing', prune ? 'manifest removed: pruning' : 'manifest removed: orphaning', this.clock.now());
+      await this.commit(key);
+      const ctx: FinalizeContext = {
+        ref: refOfKey(key),
+        lastResource: rec.resource,
+        status,
+        persist: () => this.commit(key),
+        prune,
+        recorder: this.eventStore.recorderFor(key, `${controllerName(key)}-controller`),
+        log: this.log.with({ resource: key, finalize: true }),
+        clock: this.clock,
+        signal,
+      };
+      try {
+        outcome = await reconciler.finalize(ctx);
+      } catch (err) {
+        if (!signal.aborted) {
+          status.lastError = errorMessage(err);
+          markReconciling(status, gen, errReason(err) ?? 'FinalizeError', status.lastError, this.clock.now(), 'False');
+          this.eventStore.record(key, `${controllerName(key)}-controller`, 'Warning', errReason(err) ?? 'FinalizeError', status.lastError);
+        }
+        await this.commit(key);
+        throw err;
+      }
+    }
+    if (outcome.state !== 'Ready') return this.conclude(key, gen, outcome, false);
+    // gone for good: forget it everywhere
+    this.deleting.delete(key);
+    this.statuses.delete(key);
+    this.written.delete(key);
+    this.eventStore.delete(key);
+    await this.opts.state.remove(key);
+    this.log.info(prune ? 'resource pruned' : 'resource orphaned and forgotten', { resource: key });
+    this.listenersEmit({ type: 'DELETED', object: this.viewOf(key, rec, status) });
+    const deps = this.deleteGraph.dependenciesOf(key).filter((d) => this.deleting.has(d));
+    this.rebuildGraphs();
+    for (const d of deps) this.queue.add(d);
+  }
+
+  private lookup(ref: ObjectRef): { resource: AnyResource; status: ResourceStatus } | undefined {
+    const k = keyOf(ref);
+    const rec = this.desired.get(k);
+    return rec ? { resource: rec.resource, status: this.statuses.get(k) ?? EMPTY_STATUS() } : undefined;
+  }
+
+  /** Persist a resource's status (when changed) and tell watchers and metrics. */
+  private async commit(key: ResourceKey): Promise<void> {
+    const status = this.statuses.get(key);
+    if (!status) return;
+    const json = JSON.stringify(status);
+    if (this.written.get(key) === json) return;
+    this.written.set(key, json);
+    await this.opts.state.writeStatus(key, status);
+    this.notify('MODIFIED', key);
+    // dependents waiting on this one re-evaluate (no API call while gated), so their message is current
+    for (const d of this.graphView.dependentsOf(key)) {
+      if (getCondition(this.statuses.get(d)?.conditions, 'Ready')?.reason === 'DependencyNotReady') this.queue.add(d);
+    }
+  }
+
+  // --- metrics and watchers -------------------------------------------------------------------
+
+  private notify(type: WatchEventType, key: ResourceKey): void {
+    if (!this.listeners.size) return;
+    const v = this.get(refOfKey(key));
+    if (v) this.listenersEmit({ type, object: v });
+  }
+
+  private listenersEmit(ev: WatchEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(ev);
+      } catch (err) {
+        this.log.warn('watch listener failed', { err: errorMessage(err) });
+      }
+    }
+  }
+
+  private viewOf(key: ResourceKey, rec: DesiredRecord, status: ResourceStatus): ResourceView {
+    const r = rec.resource;
+    return {
+      apiVersion: r.apiVersion,
+      kind: r.kind,
+      metadata: {
+        name: r.metadata.name,
+        ...(r.metadata.labels ? { labels: r.metadata.labels } : {}),
+        ...(r.metadata.annotations ? { annotations: r.metadata.annotations } : {}),
+        generation: rec.generation,
+        creationTimestamp: rec.creationTimestamp,
+        source: `${rec.source.file}:${rec.source.line}`,
+      },
+      spec: r.spec,
+      status: structuredClone(status),
+    };
+  }
+
+  // --- ControllerView -------------------------------------------------------------------------
+
+  list(): ResourceView[] {
+    const out: ResourceView[] = [];
+    for (const [k, rec] of [...this.desired, ...this.deleting]) out.push(this.viewOf(k, rec, this.statuses.get(k) ?? EMPTY_STATUS()));
+    return out.sort((a, b) => (a.kind === b.kind ? a.metadata.name.localeCompare(b.metadata.name) : a.kind.localeCompare(b.kind)));
+  }
+
+  get(ref: ObjectRef): ResourceView | undefined {
+    const k = keyOf(ref);
+    const rec = this.desired.get(k) ?? this.deleting.get(k);
+    return rec ? this.viewOf(k, rec, this.statuses.get(k) ?? EMPTY_STATUS()) : undefined;
+  }
+
+  events(ref: ObjectRef): PhoenixEvent[] {
+    return this.eventStore.list(keyOf(ref));
+  }
+
+  watch(listener: (ev: WatchEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  requestReconcile(ref: ObjectRef): boolean {
+    const k = keyOf(ref);
+    if (!this.desired.has(k) && !this.deleting.has(k)) return false;
+    this.queue.add(k);
+    return true;
+  }
+
+  async diff(resources: AnyResource[]): Promise<Plan[]> {
+    const given = new Map<ResourceKey, AnyResource>(resources.map((r) => [keyOf(r), r]));
+    const plans: Plan[] = [];
+    for (const r of resources) {
+      const k = keyOf(r);
+      const ref = refOfKey(k);
+      const reconciler = this.opts.reconcilers.get(r.kind);
+      if (!reconciler) {
+        plans.push({ ref, steps: [], blocked: { reason: 'NoReconciler', message: `no reconciler for kind ${r.kind}` } });
+        continue;
+      }
+      const prev = this.desired.get(k);
+      const generation = nextGeneration(prev, r).generation;
+      const ctx: ReconcileContext = {
+        resource: { ...r, metadata: { ...r.metadata, generation } } as AnyResource,
+        status: structuredClone(this.statuses.get(k) ?? EMPTY_STATUS()),
+        persist: async () => {},
+        lookup: (ref2) => {
+          const g = given.get(keyOf(ref2));
+          if (g) return { resource: g, status: structuredClone(this.statuses.get(keyOf(ref2)) ?? EMPTY_STATUS()) };
+          return this.lookup(ref2);
+        },
+        recorder: { event: () => {} },
+        log: this.log.with({ resource: k, dryRun: true }),
+        clock: this.clock,
+        signal: AbortSignal.timeout(60_000),
+      };
+      try {
+        plans.push(await reconciler.plan(ctx));
+      } catch (err) {
+        plans.push({ ref, steps: [], blocked: { reason: errReason(err) ?? 'PlanFailed', message: errorMessage(err) } });
+      }
+    }
+    return plans;
+  }
+
+  manifestErrors(): ManifestError[] {
+    const out: ManifestError[] = [];
+    for (const f of this.files.values()) out.push(...f.errors);
+    out.push(...this.setErrors);
+    return out;
+  }
+
+  isReady(): boolean {
+    return this.firstPassDone && !this.stopped;
+  }
+
+  isHealthy(): boolean {
+    return !this.fatal && !this.stopped;
+  }
+
+  /** Resolves when nothing is queued or running (for tests and one-shot runs). */
+  whenIdle(): Promise<void> {
+    return this.queue.whenIdle();
+  }
+}
+
+/** Thrown errors are retried with backoff unless they say they are permanent. */
+function isPermanent(err: unknown): boolean {
+  const e = err as { permanent?: unknown } | null;
+  return Boolean(e && typeof e === 'object' && e.permanent === true);
+}
+
+function errReason(err: unknown): string | undefined {
+  const r = (err as { reason?: unknown } | null)?.reason;
+  return typeof r === 'string' && /^[A-Z][A-Za-z]+$/.test(r) ? r : undefined;
+}
