@@ -53,6 +53,11 @@ export interface CertificateAuthorityDeps {
   clock?: Clock;
 }
 
+/** The certificate directory when the operator does not set --cert-dir. */
+export function defaultCertDir(stateDir: string): string {
+  return join(stateDir, 'certs');
+}
+
 const DEFAULT_KEY_MODE = '0600';
 /** Certificates and chains are public; they stay world-readable whatever the key's mode. */
 const PUBLIC_MODE = 0o644;
