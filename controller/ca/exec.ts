@@ -83,3 +83,11 @@ export function createGuestExec(opts: { agent?: QemuAgent; allowHostCommands: bo
     },
   };
 }
+
+/**
+ * The executor the controller wires from its flags: the guest agent over its Proxmox client, and
+ * `pct exec` only with --allow-host-commands.
+ */
+export function controllerGuestExec(pve: PveRequester | undefined, allowHostCommands: boolean): GuestExec {
+  return createGuestExec({ agent: pve ? createQemuAgent(pve) : undefined, allowHostCommands });
+}

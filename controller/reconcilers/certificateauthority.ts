@@ -2,6 +2,7 @@
 // it declares issued, current and on disk as declared. Level-based: each pass reads the files and
 // decides from what it finds (controller/ca/issue.ts), never from what triggered it.
 import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type {
   CertificateAuthority,
@@ -51,6 +52,11 @@ export interface CertificateAuthorityDeps {
   metrics?: Metrics;
   /** Overrides the context's clock (tests). */
   clock?: Clock;
+}
+
+/** The certificate directory when the operator does not set --cert-dir. */
+export function defaultCertDir(stateDir: string): string {
+  return join(stateDir, 'certs');
 }
 
 const DEFAULT_KEY_MODE = '0600';
@@ -139,7 +145,7 @@ async function prepare(ca: CertificateAuthority, certDir: string): Promise<Prepa
       throw new SpecError('InvalidSpec', `${field}.output.mode`, (e as Error).message);
     }
     for (const ip of c.ipAddresses ?? []) {
-      if (!/^[\d.]+$|:/.test(ip)) throw new SpecError('InvalidSpec', `${field}.ipAddresses`, `"${ip}" is not an IP address`);
+      if (!isIP(ip)) throw new SpecError('InvalidSpec', `${field}.ipAddresses`, `"${ip}" is not an IP address`);
     }
     const guest = c.afterRenewal?.guest;
     if (guest && guest.kind !== 'LxcContainer' && guest.kind !== 'VirtualMachine') {

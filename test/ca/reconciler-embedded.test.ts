@@ -260,6 +260,31 @@ test('output paths that escape --cert-dir are refused with Stalled naming the fi
   }
 });
 
+test('IPv6 SANs survive the round trip (no reissue loop); two certificates may not share an output file', async () => {
+  const ca = fleetCa([{ name: 'v6', commonName: 'v6.example', ipAddresses: ['2001:DB8::1', '10.1.2.3'], output: { certFile: 'v6.crt', keyFile: 'v6.key' } }]);
+  const t = setup({ ca });
+  try {
+    await t.rec.reconcile(t.h.ctx);
+    const serial = serialOf(join(t.certDir, 'v6.crt'));
+    assert.equal((await t.rec.plan(t.h.ctx)).steps, []);
+    await t.rec.reconcile(t.h.ctx);
+    assert.is(serialOf(join(t.certDir, 'v6.crt')), serial);
+  } finally {
+    t.cleanup();
+  }
+  const clash = fleetCa([
+    { name: 'a', commonName: 'a.example', output: { certFile: 'a.crt', keyFile: 'shared.key' } },
+    { name: 'b', commonName: 'b.example', output: { certFile: 'b.crt', keyFile: './shared.key' } },
+  ]);
+  const u = setup({ ca: clash });
+  try {
+    const out = await u.rec.reconcile(u.h.ctx);
+    assert.ok(out.state === 'Stalled' && out.message === 'spec.certificates[1].output.keyFile: same file as spec.certificates[0].output.keyFile', JSON.stringify(out));
+  } finally {
+    u.cleanup();
+  }
+});
+
 test('file mode drift is corrected without reissuing', async () => {
   const t = setup();
   try {
