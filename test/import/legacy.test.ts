@@ -15,7 +15,7 @@ import { buildGraph } from '../../controller/graph.js';
 import type { ResourceKey } from '../../controller/types.js';
 import { repoRoot, sharedDir } from './shared.js';
 
-const run = promisify(execFile);
+const execFileP = promisify(execFile);
 
 const legacy = sharedDir('phoenix-legacy');
 let root: string;
@@ -66,7 +66,7 @@ if (!legacy) {
 
   test('phoenixctl validate accepts the output', async () => {
     const out = join(root, 'fleet');
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'cli/phoenixctl.ts', 'validate', out], { cwd: repoRoot }).catch((err) => {
+    const { stdout } = await execFileP(process.execPath, ['--import', 'tsx', 'cli/phoenixctl.ts', 'validate', out], { cwd: repoRoot }).catch((err) => {
       throw new Error(`phoenixctl validate failed (exit ${err.code}):\n${err.stdout}\n${err.stderr}`);
     });
     assert.match(stdout, /15 resources: 15 ok, 0 failed; 0 errors/);
@@ -118,6 +118,14 @@ if (!legacy) {
     assert.equal(run.plan.refused.map((r) => r.file), ['lxc-103-step-ca.yaml']);
     assert.equal(await snapshot(out), before);
     assert.ok(before[INDEX_FILE]);
+    // the command says so, naming the file, and exits 1
+    const res = await execFileP(process.execPath, ['--import', 'tsx', 'cli/phoenixctl.ts', 'import', legacy, '-o', out], { cwd: repoRoot }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err) => ({ code: err.code as number, stderr: err.stderr as string }),
+    );
+    assert.is(res.code, 1);
+    assert.match(res.stderr, new RegExp(`refusing to overwrite ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: changed since the last import`));
+    assert.equal(await snapshot(out), before);
   });
 }
 
