@@ -41,7 +41,9 @@ if (!legacy) {
     const vm = JSON.parse(await readFile(join(legacy, 'phoenix_vm_configs.json'), 'utf8'));
     const ids = [...Object.keys(lxc.lxc_configs).map(Number), ...vm.vms.map((v: { vmid: number }) => v.vmid)].sort((a, b) => a - b);
     const out = join(root, 'fleet');
+    const t0 = process.hrtime.bigint();
     const run = await runImport([legacy], out);
+    console.log(`figure: import of the real legacy fleet (15 guests, read + map + write): ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`);
     assert.equal(run.result.guests.map((g) => g.vmid), ids);
     for (const g of run.result.guests) assert.equal(g.errors, [], `${g.path}: ${JSON.stringify(g.errors)}`);
     const files = (await readdir(out)).filter((f) => f.endsWith('.yaml'));
