@@ -64,6 +64,8 @@ if (!legacy) {
     assert.ok(run.result.guests.find((g) => g.vmid === 103)!.unmapped.some((u) => u.field === 'health_check'));
     assert.equal(byId.get(101).spec.firewall.rules.find((r: { source?: string }) => r.source === '10.0.0.10').dport, '80,443');
     assert.match(run.summary, /Imported 15 of 15 guests/);
+    assert.ok(run.summary.includes('Storages the fleet needs (name: content types):\n  fastData-shared-bulk-data: rootdir\n  local: import,vztmpl\n  quickOS-lxc-disks: rootdir\n  quickOS-vm-disks: images\n'));
+    assert.ok(run.summary.includes('bind-mounted (the controller must allow them):\n  /mnt/pve/quickOS/lxc-persistent-data/101/logs\n'));
   });
 
   test('phoenixctl validate accepts the output', async () => {
