@@ -25,11 +25,17 @@ import {
   isFirewallAddress,
   isIPv4,
   isIPv4Cidr,
+  isIPv6,
   normalisePorts,
   toDns1123,
   DNS1123_LABEL,
   canonicalJson,
 } from './values.js';
+import { PATTERNS } from '../../resources/common.js';
+import { validateResource, formatPath } from '../../resources/index.js';
+
+/** Whether a value passes the pattern phoenix's schema uses for it (one definition of each rule). */
+const fits = (pattern: keyof typeof PATTERNS, v: string) => new RegExp(PATTERNS[pattern]).test(v);
 
 type Obj = Record<string, unknown>;
 type GuestType = 'lxc' | 'qemu';
@@ -142,6 +148,8 @@ const REASONS: Record<string, string> = {
   nvidia_repo_url: 'host NVIDIA driver installation; not a guest setting',
   nvidia_runfile_url: 'host NVIDIA driver installation; not a guest setting',
 };
+/** 128 TiB: larger legacy sizes are taken for typos. */
+const MAX_DISK_GB = 131072;
 const UNKNOWN_REASON = 'not a field of the legacy schema or phoenix; kept here so nothing is lost';
 
 // Required fields of the legacy LXC schema, and whether phoenix needs them.
@@ -454,8 +462,8 @@ const refOf = (g: RawGuest): ObjectRef => ({ kind: g.kind, name: g.name });
 
 function mapStartup(c: GuestCtx): { onboot?: boolean; startup?: Startup } {
   const onboot = c.bool('start_at_boot');
-  const order = c.int('boot_order', 0);
-  const delay = c.int('boot_delay', 0);
+  const order = c.int('boot_order', 0, 999999);
+  const delay = c.int('boot_delay', 0, 86400);
   const startup: Startup = {};
   if (order !== undefined) startup.order = order;
   // The legacy tool sets `startup order=<boot_order>,up=<boot_delay>,down=<boot_delay>`.
@@ -492,15 +500,18 @@ function mapMac(c: GuestCtx): string | undefined {
 
 function mapNameservers(c: GuestCtx, field: string, v: unknown): string | undefined {
   const list = (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(/[\s,;]+/) : []).filter((x) => x !== '');
-  const bad = list.filter((x) => !isIPv4(x) && !isFirewallAddress(x));
+  const bad = list.filter((x) => !isIPv4(x) && !isIPv6(x));
   if (list.length === 0 || bad.length) {
     c.note(field, `${JSON.stringify(v)} is not a list of IP addresses; left out`);
     c.unmapped(field, v, 'invalid value');
     return undefined;
   }
-  const joined = list.join(' ');
-  if (joined !== v) c.note(field, `${JSON.stringify(v)} written as ${JSON.stringify(joined)}`);
-  return joined;
+  // phoenix's nameserver holds one address (a Proxmox list would need whitespace in the value).
+  if (list.length > 1) {
+    c.note(field, `${JSON.stringify(v)} lists ${list.length} servers; phoenix's nameserver holds one: ${list[0]} kept`);
+    c.unmapped(field, v, 'only the first name server is imported');
+  } else if (list[0] !== v) c.note(field, `${JSON.stringify(v)} written as ${JSON.stringify(list[0])}`);
+  return list[0];
 }
 
 const RULE_KEYS = new Set(['type', 'action', 'proto', 'source', 'dest', 'port', 'dport', 'sport', 'comment', 'iface', 'enable']);
@@ -573,7 +584,7 @@ function mapFirewall(c: GuestCtx): Firewall | undefined {
       rule[key] = (r[key] as string).trim();
     }
     if (r.iface !== undefined) {
-      if (typeof r.iface !== 'string' || !/^[a-z][a-z0-9]{0,14}$/.test(r.iface)) return drop(`iface ${JSON.stringify(r.iface)} is not an interface name`);
+      if (typeof r.iface !== 'string' || !fits('fwIface', r.iface)) return drop(`iface ${JSON.stringify(r.iface)} is not a guest interface (net0, net1, ...)`);
       rule.iface = r.iface;
     }
     if (r.enable !== undefined) {
@@ -581,7 +592,11 @@ function mapFirewall(c: GuestCtx): Firewall | undefined {
       if (e === undefined) return drop(`enable ${JSON.stringify(r.enable)} is not a boolean`);
       rule.enable = e;
     }
-    if (r.comment !== undefined) rule.comment = String(r.comment);
+    if (r.comment !== undefined) {
+      const comment = String(r.comment).split(/[\r\n]+/).join(' ').split(String.fromCharCode(0)).join('');
+      if (comment !== r.comment) c.note(`${at}.comment`, 'not a one-line string of text; written as one');
+      rule.comment = comment;
+    }
     for (const k of Object.keys(r)) if (!RULE_KEYS.has(k)) c.unmapped(`${at}.${k}`, r[k], UNKNOWN_REASON);
     // Duplicates: the same rule apart from its comment matches the same packets; keep the first.
     const { comment: _c, ...match } = rule;
@@ -668,20 +683,22 @@ function resolveString(
   fallback: { value: string; label: string },
   required: boolean,
   extra?: { value: unknown; label: string },
+  pattern?: keyof typeof PATTERNS,
 ): string {
   const v = c.raw[key];
-  if (typeof v === 'string' && v.trim() !== '') {
+  const ok = (x: unknown): x is string => typeof x === 'string' && x.trim() !== '' && (!pattern || fits(pattern, x.trim()));
+  if (ok(v)) {
     c.mapped(key);
     return v.trim();
   }
   if (v !== undefined) c.unmapped(key, v, 'invalid value');
   const missing = v !== undefined ? `${JSON.stringify(v)} is not usable` : required ? 'missing (required by the legacy schema)' : 'missing';
-  if (extra && typeof extra.value === 'string' && extra.value !== '') {
+  if (extra && ok(extra.value)) {
     c.note(key, `${missing}; ${JSON.stringify(extra.value)} from ${extra.label}`);
     return extra.value;
   }
   const inh = c.g.cloneFrom !== undefined ? c.inherited(key) : undefined;
-  if (inh && typeof inh.value === 'string' && inh.value !== '') {
+  if (inh && ok(inh.value)) {
     c.note(key, `${missing}; ${JSON.stringify(inh.value)} inherited from ${inh.from.path}`);
     return inh.value;
   }
@@ -730,9 +747,18 @@ function volumeId(c: GuestCtx, st: MapState, key: string, content: 'vztmpl' | 'i
     return undefined;
   }
   c.mapped(key);
-  if (/^[a-zA-Z][a-zA-Z0-9._-]*:/.test(v)) return v; // already a volume id
+  if (/^[a-zA-Z][a-zA-Z0-9._-]*:/.test(v)) {
+    // already a volume id
+    if (fits(content === 'vztmpl' ? 'vztmpl' : 'importImage', v)) return v;
+    c.error(key, `${JSON.stringify(v)} is not a ${content} volume id phoenix accepts`);
+    return undefined;
+  }
   const file = basename(v.trim());
   const to = `${storage}:${content}/${file}`;
+  if (!fits(content === 'vztmpl' ? 'vztmpl' : 'importImage', to)) {
+    c.error(key, `${JSON.stringify(v)} does not name ${content === 'vztmpl' ? 'a container template (<name>.tar.{gz,xz,zst,bz2})' : 'a disk image (<name>.{img,qcow2,raw,vmdk})'}; ${to} would be rejected`);
+    return undefined;
+  }
   st.result.volumeMappings.push({ path: `${c.g.path}.${key}`, from: v, to });
   return to;
 }
@@ -753,12 +779,12 @@ function mapLxcNetwork(c: GuestCtx, firewallOn: boolean): { net?: LxcNetwork; na
   c.mapped('network_config');
   const str = (k: string) => (typeof nc[k] === 'string' && (nc[k] as string).trim() !== '' ? (nc[k] as string).trim() : undefined);
   let name = str('name');
-  if (!name || !/^[a-zA-Z0-9_.-]{1,15}$/.test(name)) {
+  if (!name || !fits('ifname', name)) {
     c.note('network_config.name', `${name ? JSON.stringify(name) + ' is not an interface name' : 'missing (required by the legacy schema)'}; default "${BUILTIN.netName}"`);
     name = BUILTIN.netName;
   }
   let bridge = str('bridge');
-  if (!bridge || !/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/.test(bridge)) {
+  if (!bridge || !fits('bridge', bridge)) {
     c.note('network_config.bridge', `${bridge ? JSON.stringify(bridge) + ' is not a bridge name' : 'missing (required by the legacy schema)'}; default "${BUILTIN.network_bridge}"`);
     bridge = BUILTIN.network_bridge;
   }
@@ -838,15 +864,15 @@ function mapMounts(c: GuestCtx): MountPoint[] | undefined {
   // Same order as the legacy tool: ZFS volumes first, then host path mounts.
   eachItem(c, 'zfs_volumes', (z, at) => {
     const size = isObj(z) ? toInt(z.size_gb) : undefined;
-    if (!isObj(z) || typeof z.pool !== 'string' || typeof z.mount_point !== 'string' || size === undefined || size < 1)
-      return rejectItem(c, at, z, 'needs pool, size_gb and mount_point');
+    if (!isObj(z) || typeof z.pool !== 'string' || !fits('storage', z.pool) || typeof z.mount_point !== 'string' || !fits('absPath', z.mount_point) || size === undefined || size < 1)
+      return rejectItem(c, at, z, 'needs a storage name as pool, size_gb and an absolute mount_point');
     out.push({ path: z.mount_point, volume: { storage: z.pool, size: `${size}G` } });
     if (z.name !== undefined) c.unmapped(`${at}.name`, z.name, 'Proxmox names volumes itself (vm-<vmid>-disk-<n>)');
     extra(at, z, ['name', 'pool', 'size_gb', 'mount_point']);
   });
   eachItem(c, 'mount_points', (m, at) => {
-    if (!isObj(m) || typeof m.host_path !== 'string' || typeof m.container_path !== 'string' || !m.host_path.startsWith('/') || !m.container_path.startsWith('/'))
-      return rejectItem(c, at, m, 'needs absolute host_path and container_path');
+    if (!isObj(m) || typeof m.host_path !== 'string' || typeof m.container_path !== 'string' || !fits('absPath', m.host_path) || !fits('absPath', m.container_path))
+      return rejectItem(c, at, m, "needs absolute host_path and container_path (without ',', '=', ';', '%', spaces or '..')");
     out.push({ path: m.container_path, hostPath: m.host_path });
     for (const k of ['owner_uid', 'owner_gid'])
       if (m[k] !== undefined) c.unmapped(`${at}.${k}`, m[k], 'the legacy tool chowns the host directory; no Proxmox API parameter');
@@ -871,7 +897,7 @@ function mapSource(c: GuestCtx): GuestSource | undefined {
   c.mapped(c.g.type === 'lxc' ? 'clone_from_ctid' : 'clone_from_vmid');
   if (src.kind === 'Template') return { template: src.name };
   let snap = src.raw.template_snapshot_name;
-  if (typeof snap !== 'string' || !/^[a-zA-Z][a-zA-Z0-9_-]{0,39}$/.test(snap)) {
+  if (typeof snap !== 'string' || !fits('snapshot', snap)) {
     const why = snap === undefined ? 'has no template_snapshot_name' : `template_snapshot_name ${JSON.stringify(snap)} is not a Proxmox snapshot name`;
     snap = 'final-form';
     c.note(c.g.type === 'lxc' ? 'clone_from_ctid' : 'clone_from_vmid', `${src.path} ${why}; cloned at snapshot "final-form" (the legacy default)`);
@@ -897,13 +923,13 @@ function mapLxc(c: GuestCtx, st: MapState): GuestResource | undefined {
   const { onboot, startup } = mapStartup(c);
   const memory = resolveNumber(c, 'memory_mb', 16, 4194304, { value: BUILTIN.memory_mb, label: 'Proxmox default' }, true);
   const cores = resolveNumber(c, 'cores', 1, 8192, { value: BUILTIN.cores, label: 'built-in default' }, true);
-  const swap = c.int('swap_mb', 0);
-  const storage = resolveString(c, 'storage_pool', { value: BUILTIN.storage_pool, label: 'built-in default' }, true);
+  const swap = c.int('swap_mb', 0, 268435456);
+  const storage = resolveString(c, 'storage_pool', { value: BUILTIN.storage_pool, label: 'built-in default' }, true, undefined, 'storage');
   const sizeGb = (x: RawGuest) => {
     const n = toInt(x.raw.storage_size_gb);
-    return n !== undefined && n >= 1 ? n : undefined;
+    return n !== undefined && n >= 1 && n <= MAX_DISK_GB ? n : undefined;
   };
-  let size = c.int('storage_size_gb', 1, 131072);
+  let size = c.int('storage_size_gb', 1, MAX_DISK_GB);
   const eff = effectiveDiskGb(g, st.all, sizeGb, st.diskMemo);
   if (size === undefined) {
     const v = eff ?? BUILTIN.storage_size_gb;
@@ -984,7 +1010,7 @@ function mapLxc(c: GuestCtx, st: MapState): GuestResource | undefined {
   // The legacy tool passes the name as the container's hostname; keep it where Proxmox accepts it.
   const legacy = c.raw.name;
   if (typeof legacy === 'string' && legacy !== g.name) {
-    if (isDnsName(legacy)) spec.hostname = legacy;
+    if (isDnsName(legacy) && fits('hostname', legacy)) spec.hostname = legacy;
     else c.note('name', `${JSON.stringify(legacy)} is not a valid host name either; hostname ${JSON.stringify(g.name)}`);
   }
   return { apiVersion: API_VERSION, kind: 'LxcContainer', metadata: { name: g.name }, spec };
@@ -1012,12 +1038,12 @@ function mapVm(c: GuestCtx, st: MapState): GuestResource | undefined {
   };
   const cores = fromDefault('cores', 1, 8192, BUILTIN.cores);
   const memory = fromDefault('memory_mb', 16, 4194304, BUILTIN.memory_mb);
-  const storage = resolveString(c, 'storage_pool', { value: BUILTIN.storage_pool, label: 'built-in default' }, false, { value: d.storage_pool, label: 'vm_defaults.storage_pool' });
-  const bridge = resolveString(c, 'network_bridge', { value: BUILTIN.network_bridge, label: 'built-in default' }, false, { value: d.network_bridge, label: 'vm_defaults.network_bridge' });
-  let size = fromDefault('disk_size_gb', 1, 131072, BUILTIN.disk_size_gb);
+  const storage = resolveString(c, 'storage_pool', { value: BUILTIN.storage_pool, label: 'built-in default' }, false, { value: d.storage_pool, label: 'vm_defaults.storage_pool' }, 'storage');
+  const bridge = resolveString(c, 'network_bridge', { value: BUILTIN.network_bridge, label: 'built-in default' }, false, { value: d.network_bridge, label: 'vm_defaults.network_bridge' }, 'bridge');
+  let size = fromDefault('disk_size_gb', 1, MAX_DISK_GB, BUILTIN.disk_size_gb);
   const sizeOf = (x: RawGuest) => {
     const n = toInt(x.raw.disk_size_gb) ?? toInt(d.disk_size_gb);
-    return n !== undefined && n >= 1 ? n : undefined;
+    return n !== undefined && n >= 1 && n <= MAX_DISK_GB ? n : undefined;
   };
   const eff = effectiveDiskGb(g, st.all, sizeOf, st.diskMemo);
   if (eff !== undefined && eff > size) {
@@ -1191,6 +1217,22 @@ export function importLegacy(lxc: LegacyDoc | undefined, vm: LegacyDoc | undefin
       const src = g.cloneFrom !== undefined ? byId.get(g.cloneFrom) : undefined;
       if (g.out.resource && src && !src.out.resource) {
         g.out.errors.push({ path: `${g.path}.${g.type === 'lxc' ? 'clone_from_ctid' : 'clone_from_vmid'}`, message: `its clone source ${src.path} could not be imported` });
+        delete g.out.resource;
+        changed = true;
+      }
+    }
+  }
+  // Safety net: a manifest phoenix's schema would reject is never written. The checks above say
+  // what is wrong in legacy terms; this catches anything they do not foresee.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const g of guests) {
+      const res = g.out.resource;
+      if (!res) continue;
+      const src = g.cloneFrom !== undefined ? byId.get(g.cloneFrom) : undefined;
+      const issues = src && !src.out.resource ? [{ path: [], message: `its clone source ${src.path} could not be imported` }] : validateResource(res).issues;
+      if (issues.length) {
+        for (const i of issues) g.out.errors.push({ path: g.path, message: `${i.path.length ? formatPath(i.path) + ': ' : ''}${i.message}` });
         delete g.out.resource;
         changed = true;
       }

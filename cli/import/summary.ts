@@ -73,6 +73,18 @@ export function formatSummary(result: ImportResult, plan?: WritePlan): string {
     for (const [s, c] of Object.entries(storages)) lines.push(`  ${s}: ${c.join(',')}`);
     lines.push('');
   }
+  const hostPaths = [
+    ...new Set(
+      result.guests.flatMap((g) =>
+        g.resource?.kind === 'LxcContainer' ? (g.resource.spec.mountPoints ?? []).flatMap((m) => (m.hostPath ? [m.hostPath] : [])) : [],
+      ),
+    ),
+  ].sort();
+  if (hostPaths.length) {
+    lines.push('Host directories bind-mounted (the controller must allow them):');
+    for (const h of hostPaths) lines.push(`  ${h}`);
+    lines.push('');
+  }
   if (plan) {
     const f = (label: string, list: string[]) => list.length && lines.push(`${label}: ${list.join(', ')}`);
     f('Written', plan.write.map((w) => w.file));

@@ -46,7 +46,7 @@ export function isIPv4Cidr(s: string): boolean {
   return !!m && isIPv4(m[1]!) && Number(m[2]) <= 32;
 }
 
-function isIPv6(s: string): boolean {
+export function isIPv6(s: string): boolean {
   if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(':')) return false;
   const dbl = s.split('::');
   if (dbl.length > 2) return false;

@@ -158,10 +158,12 @@ if (!existsSync(DNSMASQ)) {
     const changed = fleet
       .filter((x) => x.metadata.name !== 'drphoenix')
       .map((x) => (x.metadata.name === 'nginx' ? lxc('nginx', 101, '10.0.0.153/24') : x));
+    const t0 = process.hrtime.bigint();
     const second = await syncDnsAndRoutes({ resources: changed, domain: DOMAIN, dnsmasqFile: hosts, pidFile });
     assert.equal([second.wroteDns, second.reloaded], [true, true]);
     for (const gone of ['drphoenix.fleet.internal', 'agent.fleet.internal', 'www.fleet.internal'])
       await until(`${gone} to stop resolving`, async () => ((await lookup(r, gone)) === 'NXDOMAIN' ? true : undefined), 5000);
+    console.log(`figure: dnsmasq: sync (rewrite + SIGHUP) until removed names answer NXDOMAIN: ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`);
     for (const kept of ['nginx.fleet.internal', 'ca.fleet.internal', 'portainer.fleet.internal', 'step-ca.fleet.internal'])
       assert.equal(await lookup(r, kept), expected.get(kept), kept);
     // nothing changed: no write, no signal

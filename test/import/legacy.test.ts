@@ -15,7 +15,7 @@ import { buildGraph } from '../../controller/graph.js';
 import type { ResourceKey } from '../../controller/types.js';
 import { repoRoot, sharedDir } from './shared.js';
 
-const run = promisify(execFile);
+const execFileP = promisify(execFile);
 
 const legacy = sharedDir('phoenix-legacy');
 let root: string;
@@ -41,7 +41,9 @@ if (!legacy) {
     const vm = JSON.parse(await readFile(join(legacy, 'phoenix_vm_configs.json'), 'utf8'));
     const ids = [...Object.keys(lxc.lxc_configs).map(Number), ...vm.vms.map((v: { vmid: number }) => v.vmid)].sort((a, b) => a - b);
     const out = join(root, 'fleet');
+    const t0 = process.hrtime.bigint();
     const run = await runImport([legacy], out);
+    console.log(`figure: import of the real legacy fleet (15 guests, read + map + write): ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`);
     assert.equal(run.result.guests.map((g) => g.vmid), ids);
     for (const g of run.result.guests) assert.equal(g.errors, [], `${g.path}: ${JSON.stringify(g.errors)}`);
     const files = (await readdir(out)).filter((f) => f.endsWith('.yaml'));
@@ -62,11 +64,13 @@ if (!legacy) {
     assert.ok(run.result.guests.find((g) => g.vmid === 103)!.unmapped.some((u) => u.field === 'health_check'));
     assert.equal(byId.get(101).spec.firewall.rules.find((r: { source?: string }) => r.source === '10.0.0.10').dport, '80,443');
     assert.match(run.summary, /Imported 15 of 15 guests/);
+    assert.ok(run.summary.includes('Storages the fleet needs (name: content types):\n  fastData-shared-bulk-data: rootdir\n  local: import,vztmpl\n  quickOS-lxc-disks: rootdir\n  quickOS-vm-disks: images\n'));
+    assert.ok(run.summary.includes('bind-mounted (the controller must allow them):\n  /mnt/pve/quickOS/lxc-persistent-data/101/logs\n'));
   });
 
   test('phoenixctl validate accepts the output', async () => {
     const out = join(root, 'fleet');
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'cli/phoenixctl.ts', 'validate', out], { cwd: repoRoot }).catch((err) => {
+    const { stdout } = await execFileP(process.execPath, ['--import', 'tsx', 'cli/phoenixctl.ts', 'validate', out], { cwd: repoRoot }).catch((err) => {
       throw new Error(`phoenixctl validate failed (exit ${err.code}):\n${err.stdout}\n${err.stderr}`);
     });
     assert.match(stdout, /15 resources: 15 ok, 0 failed; 0 errors/);
@@ -118,6 +122,14 @@ if (!legacy) {
     assert.equal(run.plan.refused.map((r) => r.file), ['lxc-103-step-ca.yaml']);
     assert.equal(await snapshot(out), before);
     assert.ok(before[INDEX_FILE]);
+    // the command says so, naming the file, and exits 1
+    const res = await execFileP(process.execPath, ['--import', 'tsx', 'cli/phoenixctl.ts', 'import', legacy, '-o', out], { cwd: repoRoot }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err) => ({ code: err.code as number, stderr: err.stderr as string }),
+    );
+    assert.is(res.code, 1);
+    assert.match(res.stderr, new RegExp(`refusing to overwrite ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: changed since the last import`));
+    assert.equal(await snapshot(out), before);
   });
 }
 

@@ -166,7 +166,10 @@ test('network: interface, address, gateway, MAC (upper-case), firewall flag and 
     }),
   });
   assert.equal(spec(r, 150).networks, [{ name: 'eth0', bridge: 'vmbr0', ip: '10.0.0.50/24', gw: '10.0.0.1', hwaddr: '52:54:00:AA:BB:CC', firewall: true }]);
-  assert.is(spec(r, 150).nameserver, '10.0.0.13 1.1.1.1');
+  // phoenix's nameserver holds one address: the first is kept, the list stays in the annotation
+  assert.is(spec(r, 150).nameserver, '10.0.0.13');
+  assert.is(unmapped(r, 150)['network_config.nameservers'], '10.0.0.13, 1.1.1.1');
+  hasNote(r, 150, 'lxc_configs.150.network_config.nameservers', /lists 2 servers/);
 });
 
 test('a MAC that is not unicast is left out (Proxmox generates one), reported at its legacy path', () => {
@@ -182,6 +185,13 @@ test('invalid addresses are left out and reported', () => {
   assert.is(spec(r, 101).networks[0].ip, undefined);
   assert.is(spec(r, 101).networks[0].gw, undefined);
   hasNote(r, 101, 'lxc_configs.101.network_config.ip', /not an IPv4 CIDR/);
+});
+
+test('a storage name phoenix would reject is replaced by the default, reported at its legacy path', () => {
+  const r = run({ '101': base({ storage_pool: 'bad pool!' }) });
+  assert.equal(spec(r, 101).rootfs, { storage: 'local-lvm', size: '16G' });
+  hasNote(r, 101, 'lxc_configs.101.storage_pool', /"bad pool!" is not usable; default "local-lvm"/);
+  assert.is(unmapped(r, 101).storage_pool, 'bad pool!');
 });
 
 test('startup: start_at_boot -> onboot, boot_order -> order, boot_delay -> up and down (as the legacy tool set them)', () => {

@@ -13,12 +13,12 @@ const lxc = {
   $schema: 'x',
   nvidia_driver_version: '1',
   lxc_configs: {
-    '900': { name: 'Base', template: '/c/debian.tar.zst', storage_pool: 's', storage_size_gb: 8, memory_mb: 512, cores: 1, unprivileged: true, network_config: { name: 'eth0', bridge: 'vmbr0', ip: '10.0.0.2/24', gw: '10.0.0.1' }, template_snapshot_name: 'f' },
-    '101': { name: 'Web', clone_from_ctid: '900', storage_pool: 's', storage_size_gb: 8, memory_mb: 512, cores: 1, gpu_assignment: '0', lxc_options: ['lxc.x=1'], network_config: { name: 'eth0', bridge: 'vmbr0', ip: '10.0.0.3/24', gw: '10.0.0.1' } },
-    '102': { name: 'Db', clone_from_ctid: '900', storage_pool: 's', storage_size_gb: 8, memory_mb: 512, cores: 1, network_config: { name: 'eth0', bridge: 'vmbr0', ip: '10.0.0.4/24', gw: '10.0.0.1' } },
+    '900': { name: 'Base', template: '/c/debian.tar.zst', storage_pool: 'tank', storage_size_gb: 8, memory_mb: 512, cores: 1, unprivileged: true, network_config: { name: 'eth0', bridge: 'vmbr0', ip: '10.0.0.2/24', gw: '10.0.0.1' }, template_snapshot_name: 'f' },
+    '101': { name: 'Web', clone_from_ctid: '900', storage_pool: 'tank', storage_size_gb: 8, memory_mb: 512, cores: 1, gpu_assignment: '0', lxc_options: ['lxc.x=1'], network_config: { name: 'eth0', bridge: 'vmbr0', ip: '10.0.0.3/24', gw: '10.0.0.1' } },
+    '102': { name: 'Db', clone_from_ctid: '900', storage_pool: 'tank', storage_size_gb: 8, memory_mb: 512, cores: 1, network_config: { name: 'eth0', bridge: 'vmbr0', ip: '10.0.0.4/24', gw: '10.0.0.1' } },
   },
 };
-const vm = { vm_defaults: { cores: 1, memory_mb: 1024, disk_size_gb: 10, storage_pool: 'v', network_bridge: 'vmbr0', template: 't' }, vms: [] as unknown[] };
+const vm = { vm_defaults: { cores: 1, memory_mb: 1024, disk_size_gb: 10, storage_pool: 'vmpool', network_bridge: 'vmbr0', template: 't' }, vms: [] as unknown[] };
 
 let root: string;
 async function legacyDir(l: unknown = lxc, v: unknown = vm): Promise<string> {
