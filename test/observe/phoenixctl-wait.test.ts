@@ -10,6 +10,8 @@ import { keyOf } from '../../controller/types.js';
 import type { ObjectRef } from '../../resources/types.js';
 import { FakeView, FAKE_NOW, cond } from '../helpers/fake-view.js';
 import { runCli } from '../helpers/cli.js';
+import { ApiClient } from '../../cli/client.js';
+import { runCreate } from '../../cli/progress.js';
 
 let view: FakeView;
 let server: HttpServerHandle;
@@ -131,6 +133,22 @@ test('create times out naming what it still waits for', async () => {
   const r = await runCli(['create', 'copy-base', '--timeout', '1s'], env);
   assert.is(r.code, 1);
   assert.is(r.stderr, 'error: timed out after 1s waiting for Template/copy-base (vmid 900): queued\n');
+});
+
+test('create on a terminal redraws one line per resource in place', async () => {
+  progress(() => ['Ready']);
+  const frames: string[] = [];
+  const code = await runCreate(new ApiClient(server.url), ['dns'], { timeoutMs: 20_000, tty: true, write: (s) => frames.push(s) });
+  assert.is(code, 0);
+  const summary = frames.pop()!;
+  assert.match(summary, /^LxcContainer\/dns \(vmid 101\) ready in \d+s\n$/);
+  assert.ok(frames.length >= 2, JSON.stringify(frames));
+  // the first frame draws two lines (template, then dns); each later frame first moves up over them
+  assert.not.ok(frames[0]!.includes('\x1b[2A'));
+  for (const f of frames.slice(1)) assert.ok(f.startsWith('\x1b[2A'), JSON.stringify(f));
+  for (const f of frames) assert.is(f.split('\x1b[2K').length - 1, 2, JSON.stringify(f));
+  const last = frames.at(-1)!.split('\x1b[2K').slice(1);
+  assert.equal(last, ['Template/copy-base (vmid 900)  ready\n', 'LxcContainer/dns (vmid 101)    ready\n']);
 });
 
 test.run();
