@@ -1,30 +1,66 @@
 // Atomic file replacement: write a temporary file next to the target, fsync it, rename it over the
 // target and fsync the directory, so a reader sees either the old or the new content, never a torn
 // file, and a crash leaves no half-written target.
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+export interface WriteOptions {
+  mode: number;
+  uid?: number;
+  gid?: number;
+  /** Mode of directories created on the way; absent: the directory must exist. */
+  dirMode?: number;
+}
+
+/** One file of an atomic write set. */
+export interface FileWrite {
+  path: string;
+  data: string | Uint8Array;
+  opts: WriteOptions;
+}
+
+/**
+ * Write files atomically: each goes to a temporary file in its target's directory, created 0600 (never
+ * readable by others while incomplete, and O_NOFOLLOW), chowned and chmodded to the requested owner and
+ * mode and synced; only when all are ready are they renamed over their targets, back to back, and the
+ * directories synced. Readers see the old or the new file, whole; files that belong together (a key and
+ * its certificate) change within one short window.
+ */
+export async function writeFilesAtomic(files: FileWrite[]): Promise<void> {
+  const temps: string[] = [];
+  try {
+    for (const f of files) {
+      const dir = dirname(f.path);
+      if (f.opts.dirMode !== undefined) await mkdir(dir, { recursive: true, mode: f.opts.dirMode });
+      const tmp = join(dir, `.${basename(f.path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+      const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      temps.push(tmp);
+      try {
+        await fh.writeFile(f.data);
+        if (f.opts.uid !== undefined || f.opts.gid !== undefined) await fh.chown(f.opts.uid ?? -1, f.opts.gid ?? -1);
+        await fh.chmod(f.opts.mode);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+    for (let i = 0; i < files.length; i++) await rename(temps[i]!, files[i]!.path);
+    temps.length = 0;
+  } finally {
+    await Promise.all(temps.map((t) => rm(t, { force: true })));
+  }
+  for (const dir of new Set(files.map((f) => dirname(f.path)))) await syncDir(dir);
+}
+
+/** Write one file atomically (see writeFilesAtomic); its directory must exist. */
 export async function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o644): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', mode);
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  // Make the rename itself durable. Some filesystems refuse fsync on a directory; that is harmless.
+  await writeFilesAtomic([{ path, data: content, opts: { mode } }]);
+}
+
+/** Make a rename durable. Some filesystems refuse fsync on a directory; that is harmless. */
+async function syncDir(dir: string): Promise<void> {
   try {
     const d = await open(dir, 'r');
     try {

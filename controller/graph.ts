@@ -84,18 +84,14 @@ export function buildGraph(resources: AnyResource[]): DependencyGraph {
 
   // Kahn's algorithm, always taking the smallest ready key: deterministic.
   const pending = new Map<ResourceKey, number>(keys.map((k) => [k, deps.get(k)!.filter((d) => deps.has(d)).length]));
-  const queue = keys.filter((k) => pending.get(k) === 0);
+  const queue = new MinHeap(keys.filter((k) => pending.get(k) === 0));
   const order: ResourceKey[] = [];
-  while (queue.length) {
-    const k = queue.shift()!;
+  for (let k = queue.pop(); k !== undefined; k = queue.pop()) {
     order.push(k);
     for (const dep of dependents.get(k)!) {
       const n = pending.get(dep)! - 1;
       pending.set(dep, n);
-      if (n === 0) {
-        const at = queue.findIndex((q) => q > dep);
-        queue.splice(at < 0 ? queue.length : at, 0, dep);
-      }
+      if (n === 0) queue.push(dep);
     }
   }
   const stuck = keys.filter((k) => pending.get(k)! > 0);
@@ -169,4 +165,41 @@ export function buildGraph(resources: AnyResource[]): DependencyGraph {
     },
   };
   return graph;
+}
+
+/** A binary min-heap of keys, so the topological order costs O((V + E) log V). */
+class MinHeap {
+  private readonly items: ResourceKey[] = [];
+  constructor(initial: ResourceKey[]) {
+    for (const k of initial) this.push(k);
+  }
+  push(k: ResourceKey): void {
+    const a = this.items;
+    a.push(k);
+    for (let i = a.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (a[parent]! <= a[i]!) break;
+      [a[parent], a[i]] = [a[i]!, a[parent]!];
+      i = parent;
+    }
+  }
+  pop(): ResourceKey | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last !== undefined) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l]! < a[m]!) m = l;
+        if (r < a.length && a[r]! < a[m]!) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i]!, a[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
 }

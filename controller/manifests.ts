@@ -29,7 +29,9 @@ const locators = new WeakMap<AnyResource, Locate>();
 const YAML_FILE = /\.ya?ml$/i;
 
 function keyText(key: unknown): string {
-  return isScalar(key) ? String(key.value) : String(key);
+  const v = isScalar(key) ? key.value : key;
+  // the yaml package represents a merge key as Symbol('<<')
+  return typeof v === 'symbol' ? (v.description ?? '') : String(v);
 }
 
 /** Finds the node at `path` (or the nearest existing ancestor) and returns its start offset. */

@@ -18,8 +18,12 @@ export const ANN_ADJUSTED = `${ANNOTATION_PREFIX}/adjusted`;
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
+const FILE_PREFIX = { Template: 'tpl', LxcContainer: 'lxc', VirtualMachine: 'vm' } as const;
+
+/** `<lxc|vm|tpl>-<vmid>-<name>.yaml`, as the example fleet in manifests/ names its files. */
 export function fileNameOf(g: GuestImport): string | undefined {
-  return g.resource ? `${g.vmid}-${g.resource.metadata.name}.yaml` : undefined;
+  const r = g.resource;
+  return r ? `${FILE_PREFIX[r.kind]}-${g.vmid}-${r.metadata.name}.yaml` : undefined;
 }
 
 /** The resource with the import annotations added, keys in a stable order. */

@@ -1,15 +1,15 @@
 // The embedded CA backend: a root and an intermediate created on first use and kept in phoenix's
 // state dir (<state-dir>/ca/<name>/, 0700; keys 0600). Leaves are signed by the intermediate.
 import { X509Certificate } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { webcrypto as wc } from 'node:crypto';
-import type { CaCertificateStatus, EmbeddedCa, KeyAlgorithm } from '../../resources/types.js';
-import { ensurePrivateDir, readIfExists, writeFileAtomic } from './files.js';
+import type { CaCertificateStatus, EmbeddedCa } from '../../resources/types.js';
+import { readIfExists, writeFilesAtomic } from '../fs-atomic.js';
+import { ensurePrivateDir } from './files.js';
 import { parseDuration } from './issue.js';
 import type { IssueRequest, IssuedCertificate, Issuer } from './issuer.js';
 import {
   DEFAULT_KEY_ALGORITHM,
+  type Signer,
   caCertificateStatus,
   createIntermediateCert,
   createLeafCert,
@@ -27,13 +27,22 @@ export const DEFAULT_INTERMEDIATE_VALIDITY = '43800h';
 /** Issued certificates start a minute early, against clock skew between hosts. */
 export const BACKDATE_MS = 60_000;
 
+const PRIVATE = { mode: 0o600, dirMode: 0o700 };
+
+/** An intermediate is replaced once less than a third of its lifetime remains. */
+export function intermediateDue(cert: X509Certificate, now: Date): boolean {
+  const from = Date.parse(cert.validFrom);
+  const to = Date.parse(cert.validTo);
+  return to - now.getTime() < (to - from) / 3;
+}
+
 const FILES = { rootCert: 'root.crt', rootKey: 'root.key', intCert: 'intermediate.crt', intKey: 'intermediate.key' } as const;
 
 export class EmbeddedIssuer implements Issuer {
   private constructor(
     readonly root: X509Certificate,
     readonly intermediate: X509Certificate,
-    private readonly signer: { cert: x509.X509Certificate; key: wc.CryptoKey; alg: KeyAlgorithm },
+    private readonly signer: Signer,
   ) {}
 
   /** Whether the CA's files exist in `dir` (used by plan, which must not create them). */
@@ -45,17 +54,44 @@ export class EmbeddedIssuer implements Issuer {
    * Load the CA from `dir`, creating root and intermediate on first use. Refuses a half-written or
    * inconsistent directory rather than silently replacing a CA that guests already trust.
    */
-  static async loadOrCreate(dir: string, spec: EmbeddedCa, now: Date): Promise<{ issuer: EmbeddedIssuer; created: boolean }> {
+  static async loadOrCreate(dir: string, spec: EmbeddedCa, now: Date): Promise<{ issuer: EmbeddedIssuer; created: boolean; rotated: boolean }> {
     await ensurePrivateDir(dir);
     const [rootCert, rootKey, intCert, intKey] = await Promise.all(
       [FILES.rootCert, FILES.rootKey, FILES.intCert, FILES.intKey].map((f) => readIfExists(join(dir, f))),
     );
     const present = [rootCert, rootKey, intCert, intKey].filter((x) => x !== undefined).length;
-    if (present === 0) return { issuer: await EmbeddedIssuer.create(dir, spec, now), created: true };
+    if (present === 0) return { issuer: await EmbeddedIssuer.create(dir, spec, now), created: true, rotated: false };
     if (present !== 4) {
       throw new Error(`CA state in ${dir} is incomplete (expected ${Object.values(FILES).join(', ')}); restore it or remove the directory to create a new CA`);
     }
-    return { issuer: await EmbeddedIssuer.load(rootCert!, rootKey!, intCert!, intKey!, dir), created: false };
+    const loaded = await EmbeddedIssuer.load(rootCert!, rootKey!, intCert!, intKey!, dir);
+    if (!intermediateDue(loaded.intermediate, now)) return { issuer: loaded, created: false, rotated: false };
+    // the intermediate is in the last third of its life: sign a new one with the same root
+    const root = new x509.X509Certificate(rootCert!);
+    const { key: rootSigningKey, alg } = await importKeyPem(rootKey!);
+    const next = await EmbeddedIssuer.newIntermediate(spec, now, { cert: root, key: rootSigningKey, alg });
+    await writeFilesAtomic([
+      { path: join(dir, FILES.intKey), data: next.keyPem, opts: PRIVATE },
+      { path: join(dir, FILES.intCert), data: next.certPem, opts: PRIVATE },
+    ]);
+    return { issuer: await EmbeddedIssuer.load(rootCert!, rootKey!, next.certPem, next.keyPem, dir), created: false, rotated: true };
+  }
+
+  private static async newIntermediate(spec: EmbeddedCa, now: Date, root: Signer): Promise<{ certPem: string; keyPem: string }> {
+    const alg = spec.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM;
+    const keys = await generateKeyPair(alg);
+    const cert = await createIntermediateCert(
+      {
+        commonName: spec.intermediate.commonName,
+        organization: spec.intermediate.organization,
+        notBefore: new Date(now.getTime() - BACKDATE_MS),
+        notAfter: new Date(now.getTime() + parseDuration(spec.intermediate.validity ?? DEFAULT_INTERMEDIATE_VALIDITY)),
+        keys,
+        alg,
+      },
+      root,
+    );
+    return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
   }
 
   private static async load(rootPem: string, rootKeyPem: string, intPem: string, intKeyPem: string, dir: string): Promise<EmbeddedIssuer> {
@@ -70,41 +106,28 @@ export class EmbeddedIssuer implements Issuer {
 
   private static async create(dir: string, spec: EmbeddedCa, now: Date): Promise<EmbeddedIssuer> {
     const alg = spec.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM;
-    const notBefore = new Date(now.getTime() - BACKDATE_MS);
     const rootKeys = await generateKeyPair(alg);
     const rootCert = await createRootCert({
       commonName: spec.root.commonName,
       organization: spec.root.organization,
-      notBefore,
+      notBefore: new Date(now.getTime() - BACKDATE_MS),
       notAfter: new Date(now.getTime() + parseDuration(spec.root.validity ?? DEFAULT_ROOT_VALIDITY)),
       keys: rootKeys,
       alg,
     });
-    const intKeys = await generateKeyPair(alg);
-    const intCert = await createIntermediateCert(
-      {
-        commonName: spec.intermediate.commonName,
-        organization: spec.intermediate.organization,
-        notBefore,
-        notAfter: new Date(now.getTime() + parseDuration(spec.intermediate.validity ?? DEFAULT_INTERMEDIATE_VALIDITY)),
-        keys: intKeys,
-        alg,
-      },
-      { cert: rootCert, key: rootKeys.privateKey, alg },
-    );
-    const mode = { mode: 0o600, dirMode: 0o700 };
+    const inter = await EmbeddedIssuer.newIntermediate(spec, now, { cert: rootCert, key: rootKeys.privateKey, alg });
+    const rootKeyPem = await exportKeyPem(rootKeys.privateKey);
+    const rootPem = rootCert.toString('pem') + '\n';
     // keys first, certificates last: a crash in between leaves an incomplete set, refused on load
-    await writeFileAtomic(join(dir, FILES.rootKey), await exportKeyPem(rootKeys.privateKey), mode);
-    await writeFileAtomic(join(dir, FILES.intKey), await exportKeyPem(intKeys.privateKey), mode);
-    await writeFileAtomic(join(dir, FILES.rootCert), rootCert.toString('pem') + '\n', mode);
-    await writeFileAtomic(join(dir, FILES.intCert), intCert.toString('pem') + '\n', mode);
-    return EmbeddedIssuer.load(
-      await fs.readFile(join(dir, FILES.rootCert), 'utf8'),
-      await fs.readFile(join(dir, FILES.rootKey), 'utf8'),
-      await fs.readFile(join(dir, FILES.intCert), 'utf8'),
-      await fs.readFile(join(dir, FILES.intKey), 'utf8'),
-      dir,
-    );
+    await writeFilesAtomic([
+      { path: join(dir, FILES.rootKey), data: rootKeyPem, opts: PRIVATE },
+      { path: join(dir, FILES.intKey), data: inter.keyPem, opts: PRIVATE },
+    ]);
+    await writeFilesAtomic([
+      { path: join(dir, FILES.rootCert), data: rootPem, opts: PRIVATE },
+      { path: join(dir, FILES.intCert), data: inter.certPem, opts: PRIVATE },
+    ]);
+    return EmbeddedIssuer.load(rootPem, rootKeyPem, inter.certPem, inter.keyPem, dir);
   }
 
   get rootPem(): string {

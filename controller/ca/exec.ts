@@ -3,7 +3,6 @@
 // the Proxmox host itself, so it is never reachable from a manifest alone.
 import { execFile } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Proxmox } from 'proxmox-api';
 import type { ExecResult, ExecTarget, GuestExec } from './issuer.js';
 
 export interface QemuAgent {
@@ -18,20 +17,33 @@ export interface AgentPollOptions {
   firstPollMs?: number;
 }
 
+/** The one method of the controller's Proxmox client this needs (structural: no import of it). */
+export interface PveRequester {
+  request<T = unknown>(method: 'GET' | 'POST', template: string, vars?: Record<string, string | number>, params?: Record<string, unknown>): Promise<T>;
+}
+
+interface ExecStatus {
+  exited: boolean | number;
+  exitcode?: number;
+  signal?: number;
+  'out-data'?: string;
+  'err-data'?: string;
+}
+
 /**
- * The QEMU guest agent over the Proxmox API (any proxmox-api client: the controller's, with its TLS
- * configuration): POST agent/exec with `command` as repeated parameters, then GET
- * agent/exec-status?pid= until the process has exited or the deadline passes.
+ * The QEMU guest agent over the Proxmox API, through the controller's client (its TLS settings, its
+ * metrics): POST agent/exec with `command` as repeated parameters, then GET agent/exec-status?pid=
+ * until the process has exited or the deadline passes.
  */
-export function createQemuAgent(api: Proxmox.Api, opts: AgentPollOptions = {}): QemuAgent {
+export function createQemuAgent(pve: PveRequester, opts: AgentPollOptions = {}): QemuAgent {
   return {
     async agentExec(node, vmid, command, signal) {
-      const vm = api.nodes.$(node).qemu.$(vmid).agent;
-      const { pid } = await vm.exec.$post({ command });
+      const vars = { node, vmid };
+      const { pid } = await pve.request<{ pid: number }>('POST', '/nodes/{node}/qemu/{vmid}/agent/exec', vars, { command });
       const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
       let wait = opts.firstPollMs ?? 100;
       for (;;) {
-        const st = await vm['exec-status'].$get({ pid });
+        const st = await pve.request<ExecStatus>('GET', '/nodes/{node}/qemu/{vmid}/agent/exec-status', vars, { pid });
         if (st.exited) {
           const exitCode = st.exitcode ?? (st.signal !== undefined ? 128 + st.signal : -1);
           return { exitCode, stdout: st['out-data'], stderr: st['err-data'] };

@@ -1,8 +1,8 @@
 // Files the CA writes: output paths confined to the operator's certificate directory, atomic writes
 // with the declared mode and owner, and the private state directory for CA keys (0700 dirs, 0600 files).
-import { constants, promises as fs } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { WriteOptions } from '../fs-atomic.js';
 
 /** A declared path that cannot be used; `field` is the manifest path, e.g. spec.certificates[0].output.keyFile. */
 export class OutputPathError extends Error {
@@ -17,7 +17,7 @@ export class OutputPathError extends Error {
 
 const inside = (base: string, p: string) => {
   const rel = relative(base, p);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 };
 
 /**
@@ -78,80 +78,6 @@ export async function checkNoSymlinkEscape(certDir: string, path: string, field:
 export function parseMode(text: string): number {
   if (!/^0?[0-7]{3}$/.test(text)) throw new Error(`"${text}" is not an octal file mode such as "0640"`);
   return parseInt(text, 8);
-}
-
-export interface WriteOptions {
-  mode: number;
-  uid?: number;
-  gid?: number;
-  /** Mode of directories created on the way (default 0755: guests read certificates through bind mounts). */
-  dirMode?: number;
-}
-
-/** One file of an atomic write set. */
-export interface FileWrite {
-  path: string;
-  data: string | Uint8Array;
-  opts: WriteOptions;
-}
-
-/**
- * Write files atomically: each goes to a temporary file in its target's directory, created with mode
- * 0600 (never readable by others while incomplete), chowned and chmodded to the declared owner and
- * mode and synced; only when all are ready are they renamed over their targets, back to back, and the
- * directories synced. Readers see the old or the new file, whole; a key and its certificate change
- * within one short window.
- */
-export async function writeFilesAtomic(files: FileWrite[]): Promise<void> {
-  const temps: string[] = [];
-  try {
-    for (const f of files) {
-      const dir = dirname(f.path);
-      await fs.mkdir(dir, { recursive: true, mode: f.opts.dirMode ?? 0o755 });
-      const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
-      const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      temps.push(tmp);
-      try {
-        await fh.writeFile(f.data);
-        if (f.opts.uid !== undefined || f.opts.gid !== undefined) await fh.chown(f.opts.uid ?? -1, f.opts.gid ?? -1);
-        await fh.chmod(f.opts.mode);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    }
-    for (let i = 0; i < files.length; i++) await fs.rename(temps[i]!, files[i]!.path);
-    temps.length = 0;
-  } finally {
-    await Promise.all(temps.map((t) => fs.rm(t, { force: true })));
-  }
-  for (const dir of new Set(files.map((f) => dirname(f.path)))) await syncDir(dir);
-}
-
-/** Write one file atomically (see writeFilesAtomic). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: WriteOptions): Promise<void> {
-  await writeFilesAtomic([{ path, data, opts }]);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const d = await fs.open(dir, constants.O_RDONLY);
-  try {
-    await d.sync();
-  } catch {
-    // some filesystems refuse fsync on directories; the rename is still atomic
-  } finally {
-    await d.close();
-  }
-}
-
-/** Read a file, or undefined when it does not exist. */
-export async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
 }
 
 /** Mode bits and owner of a file, or undefined when it does not exist. */

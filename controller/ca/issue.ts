@@ -1,27 +1,17 @@
 // Issuance policy: when a certificate must be (re)issued. Pure functions over what is declared and
 // what was observed on disk, so every rule is a row in a table test (test/ca/issue.test.ts).
 import type { CertificateSpec } from '../../resources/types.js';
-
-const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };
+import { formatDuration, parseDuration as parseGoDuration } from '../../resources/common.js';
 
 /**
- * Parse a Go-style duration ("24h", "1h30m", "90s", "1.5h"). Throws a message naming the value when
- * it is not one; zero and negative durations are refused (a certificate cannot live for no time).
+ * Parse a Go-style duration ("24h", "1h30m", "90s", "1.5h") to milliseconds. Throws a message naming
+ * the value when it is not one; zero is refused (a certificate cannot live for no time).
  */
 export function parseDuration(text: string): number {
-  const re = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/gy;
-  let total = 0;
-  let matched = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    matched = re.lastIndex;
-  }
-  if (text === '' || matched !== text.length) {
-    throw new Error(`"${text}" is not a duration (use h, m, s, e.g. "24h" or "1h30m")`);
-  }
-  if (total <= 0) throw new Error(`"${text}" must be longer than zero`);
-  return Math.round(total);
+  const ms = parseGoDuration(text);
+  if (ms === undefined) throw new Error(`"${text}" is not a duration (use h, m, s, ms, e.g. "24h" or "1h30m")`);
+  if (ms <= 0) throw new Error(`"${text}" must be longer than zero`);
+  return Math.round(ms);
 }
 
 export const DEFAULT_DURATION = '24h';
@@ -142,16 +132,6 @@ export function decideRenewal(desired: DesiredLeaf, observed: ObservedLeaf, now:
     return { renew: true, reason: 'RenewalDue', message: `within renewBefore since ${due.toISOString()}` };
   }
   return { renew: false, renewalTime: due };
-}
-
-/** Render milliseconds as a Go-style duration (whole seconds), for messages. */
-export function formatDuration(ms: number): string {
-  let s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s || (!h && !m) ? `${s}s` : ''}`;
 }
 
 /**

@@ -21,12 +21,9 @@ import {
   fileAttrs,
   fixAttrs,
   parseMode,
-  readIfExists,
   resolveOutputPath,
-  writeFilesAtomic,
-  type FileWrite,
-  type WriteOptions,
 } from '../ca/files.js';
+import { readIfExists, writeFilesAtomic, type FileWrite, type WriteOptions } from '../fs-atomic.js';
 import {
   decideRenewal,
   expectedDnsNames,
@@ -59,6 +56,8 @@ export interface CertificateAuthorityDeps {
 const DEFAULT_KEY_MODE = '0600';
 /** Certificates and chains are public; they stay world-readable whatever the key's mode. */
 const PUBLIC_MODE = 0o644;
+/** Directories created under --cert-dir: traversable, since guests read through bind mounts. */
+const OUTPUT_DIR_MODE = 0o755;
 /** Retry delay after a failed issuance or action. */
 const RETRY_MS = 30_000;
 /** How long to wait for a step-ca host guest to become Ready before looking again. */
@@ -156,7 +155,7 @@ async function prepare(ca: CertificateAuthority, certDir: string): Promise<Prepa
       chainPath = await confine(c.output.chainFile, `${field}.output.chainFile`);
       claim(chainPath, `${field}.output.chainFile`);
     }
-    const owner = { uid: c.output.owner, gid: c.output.group };
+    const owner = { uid: c.output.owner, gid: c.output.group, dirMode: OUTPUT_DIR_MODE };
     certs.push({
       spec: c,
       field,
@@ -289,15 +288,14 @@ export function createCertificateAuthorityReconciler(deps: CertificateAuthorityD
   async function openIssuer(
     ctx: ReconcileContext<CertificateAuthority>,
     create: boolean,
-  ): Promise<{ issuer?: Issuer; created?: boolean; outcome?: ReconcileOutcome }> {
+  ): Promise<{ issuer?: Issuer; created?: boolean; rotated?: boolean; outcome?: ReconcileOutcome }> {
     const ca = ctx.resource;
     const now = clockOf(ctx).now();
     if ((ca.spec.backend ?? 'embedded') === 'embedded') {
       const dir = caStateDir(deps.stateDir, ca.metadata.name);
       if (!create && !(await EmbeddedIssuer.exists(dir))) return {};
       try {
-        const { issuer, created } = await EmbeddedIssuer.loadOrCreate(dir, ca.spec.embedded ?? defaultEmbedded(ca.metadata.name), now);
-        return { issuer, created };
+        return await EmbeddedIssuer.loadOrCreate(dir, ca.spec.embedded ?? defaultEmbedded(ca.metadata.name), now);
       } catch (e) {
         return { outcome: { state: 'Stalled', reason: 'CaStateInvalid', message: (e as Error).message } };
       }
@@ -436,12 +434,16 @@ export function createCertificateAuthorityReconciler(deps: CertificateAuthorityD
       const [root, intermediate] = issuer.caCertificates();
       ctx.recorder.event('Normal', 'CaCreated', `created root CA ${root!.subject} (sha256 ${root!.sha256Fingerprint}) and intermediate ${intermediate!.subject}`);
     }
+    if (opened.rotated) {
+      const intermediate = issuer.caCertificates()[1]!;
+      ctx.recorder.event('Normal', 'IntermediateRotated', `signed a new intermediate ${intermediate.subject} (sha256 ${intermediate.sha256Fingerprint}), valid until ${intermediate.notAfter}`);
+    }
     ctx.status.caCertificates = issuer.caCertificates();
 
     if (prepared.rootCertPath && issuer instanceof EmbeddedIssuer) {
       const current = await readIfExists(prepared.rootCertPath);
       if (current !== issuer.rootPem) {
-        await writeFilesAtomic([{ path: prepared.rootCertPath, data: issuer.rootPem, opts: { mode: PUBLIC_MODE } }]);
+        await writeFilesAtomic([{ path: prepared.rootCertPath, data: issuer.rootPem, opts: { mode: PUBLIC_MODE, dirMode: OUTPUT_DIR_MODE } }]);
         ctx.recorder.event('Normal', 'RootWritten', `wrote the root certificate to ${ca.spec.embedded!.rootCertPath}`);
       }
     }

@@ -3,6 +3,7 @@
 // formats that the API schema only names (`pve-qm-ipconfig`, `pve-vm-cpu-conf`, ...) are defined here
 // with their sub-keys. Written from the documented behaviour of pve-common, pve-storage, pve-container,
 // qemu-server, pve-firewall and pve-access-control.
+import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { bool, dflt, fmt, int, need, oneOf, pat, str } from './build.js';
 import type { FormatRegistry, FormatValidator, PropFormat } from './schema.js';
@@ -189,7 +190,26 @@ VM.Config.Cloudinit VM.Config.Disk VM.Config.HWType VM.Config.Memory VM.Config.N
 VM.GuestAgent.Audit VM.GuestAgent.FileRead VM.GuestAgent.FileSystemMgmt VM.GuestAgent.FileWrite
 VM.GuestAgent.Unrestricted VM.Migrate VM.PowerMgmt VM.Replicate VM.Snapshot VM.Snapshot.Rollback`.split(/\s+/),
 );
-const TIMEZONES = new Set(['UTC', ...Intl.supportedValuesOf('timeZone')]);
+/**
+ * Time zones PVE accepts: 'UTC' and the zones of the host's zone.tab (as the server reads it); where
+ * the host has none, the runtime's IANA list (which uses a few older names, e.g. Asia/Calcutta).
+ */
+let timezones: Set<string> | undefined;
+function knownTimezone(tz: string): boolean {
+  if (!timezones) {
+    let zones: string[];
+    try {
+      zones = readFileSync('/usr/share/zoneinfo/zone.tab', 'utf8')
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#'))
+        .map((l) => l.split('\t')[2] ?? '');
+    } catch {
+      zones = Intl.supportedValuesOf('timeZone');
+    }
+    timezones = new Set(['UTC', ...zones.filter(Boolean)]);
+  }
+  return timezones.has(tz);
+}
 /** Storage content types (a `dir` storage supports them all). */
 export const CONTENT_TYPES = ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'import'] as const;
 /** QEMU's built-in CPU models (qemu-server CPUConfig), the x86-64-vN ones last. */
@@ -375,7 +395,7 @@ const CODE_FORMATS: Record<string, FormatValidator> = {
     verifyIp(v);
   },
   'pve-ct-timezone': (v) => {
-    if (v !== 'host' && !TIMEZONES.has(v)) fail(`invalid time zone '${v}'`);
+    if (v !== 'host' && !knownTimezone(v)) fail(`invalid time zone '${v}'`);
   },
   // qemu-server
   'pve-cpuset': (v) => {

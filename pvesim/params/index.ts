@@ -211,19 +211,22 @@ const checker = new Checker(REGISTRY);
 /**
  * Checks the parameters of one request (query/body parameters and the path parameters, all as the
  * strings they arrive as; a parameter given several times may be passed as string[], which is joined
- * with NUL as the PVE HTTP server does, or split into the items of an array parameter). Returns `{ errors }` keyed by parameter, exactly as a Proxmox VE node would
+ * with NUL as the PVE HTTP server does, or split into the items of an array parameter; a form field
+ * sent empty (`key=`) reaches PVE's checks as undefined: pass it so). Returns `{ errors }` keyed by parameter, exactly as a Proxmox VE node would
  * put them in its 400 answer, or `{}` if the request is valid.
  */
-export function validateRequest(method: string, pathTemplate: string, params: Record<string, string | string[]>): { errors?: Errors } {
+export function validateRequest(method: string, pathTemplate: string, params: Record<string, string | string[] | undefined>): { errors?: Errors } {
   const schema = endpointParams(method, pathTemplate);
   if (!schema) throw new Error(`pvesim does not emulate ${method} ${pathTemplate}`);
   const errors: Errors = {};
-  checker.checkObject('', schema, params, errors);
+  // the HTTP server drops ExtJS's cache-buster before the parameters are checked
+  const { _dc: _cacheBuster, ...checked } = params;
+  checker.checkObject('', schema, checked, errors);
   return Object.keys(errors).length > 0 ? { errors } : {};
 }
 
-/** Property-string formats by name, for parsePropertyString(). */
-export const PROPERTY_FORMATS: Readonly<Record<string, PropFormat>> = {
+/** Property-string formats by name, for parsePropertyString(): sub-keys, or a registered format's name. */
+export const PROPERTY_FORMATS: Readonly<Record<string, PropFormat | string>> = {
   'lxc-net': LXC_NET,
   'lxc-rootfs': LXC_ROOTFS,
   'lxc-mp': LXC_MP,
@@ -241,7 +244,7 @@ export const PROPERTY_FORMATS: Readonly<Record<string, PropFormat>> = {
   'qemu-agent': QEMU_AGENT,
   ...Object.fromEntries(
     ['pve-qm-ipconfig', 'pve-qm-boot', 'pve-vm-cpu-conf', 'pve-qm-watchdog', 'pve-qm-rng', 'pve-qm-smbios1', 'pve-qm-cicustom', 'pve-qm-hostpci']
-      .map((n) => [n.replace(/^pve-(qm-|vm-)?/, 'qemu-').replace(/-conf$/, ''), REGISTRY.hash(n)!]),
+      .map((n) => [n.replace(/^pve-(qm-|vm-)?/, 'qemu-').replace(/-conf$/, ''), n]),
   ),
 };
 
@@ -258,5 +261,5 @@ export function parsePropertyString(format: string, value: string, key: string =
   const errors: Errors = {};
   checker.checkProp(value, { type: 'string', format: f }, key, errors);
   if (errors[key]) throw new Error(errors[key]);
-  return checker.parsePropertyString(f, value, key);
+  return checker.parsePropertyString(typeof f === 'string' ? REGISTRY.hash(f)! : f, value, key);
 }

@@ -216,7 +216,7 @@ export class Checker {
    * check_object with additionalProperties => 0. Absent optional keys cannot fail, so only the given
    * and the required keys are visited.
    */
-  checkObject(path: string, schema: PropFormat, value: Readonly<Record<string, string | string[]>>, errors: Errors): void {
+  checkObject(path: string, schema: PropFormat, value: Readonly<Record<string, string | string[] | undefined>>, errors: Errors): void {
     const sub = (k: string): string => (path ? `${path}.${k}` : k);
     for (const k of requiredKeys(schema)) {
       if (!Object.hasOwn(value, k)) this.checkProp(undefined, schema[k]!, sub(k), errors);

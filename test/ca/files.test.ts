@@ -2,15 +2,16 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readdirSync, statSync, symlinkSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, isAbsolute } from 'node:path';
+import fc from 'fast-check';
 import {
   OutputPathError,
   checkNoSymlinkEscape,
   ensurePrivateDir,
   parseMode,
   resolveOutputPath,
-  writeFileAtomic,
 } from '../../controller/ca/files.js';
+import { writeFilesAtomic } from '../../controller/fs-atomic.js';
 
 const root = mkdtempSync(join(tmpdir(), 'phoenix-files-'));
 const certDir = join(root, 'certs');
@@ -19,6 +20,7 @@ mkdirSync(certDir);
 test('resolveOutputPath: relative and inside-absolute accepted, escapes refused naming the field', () => {
   assert.is(resolveOutputPath(certDir, 'nginx/tls.crt', 'f'), join(certDir, 'nginx/tls.crt'));
   assert.is(resolveOutputPath(certDir, 'a/../b.crt', 'f'), join(certDir, 'b.crt'));
+  assert.is(resolveOutputPath(certDir, '..hidden/x.crt', 'f'), join(certDir, '..hidden/x.crt'), 'a name that merely starts with two dots');
   assert.is(resolveOutputPath(certDir, join(certDir, 'x.crt'), 'f'), join(certDir, 'x.crt'));
   const bad = ['../x.crt', 'a/../../x.crt', '/etc/ssl/x.crt', `${certDir}-evil/x.crt`, '.', '', 'a\0b'];
   for (const p of bad) {
@@ -30,6 +32,24 @@ test('resolveOutputPath: relative and inside-absolute accepted, escapes refused 
       assert.match((e as Error).message, /^spec\.certificates\[0\]\.output\.keyFile: /, p);
     }
   }
+});
+
+test('resolveOutputPath never returns a path outside the base, whatever the segments (property)', () => {
+  const segment = fc.constantFrom('..', '.', '', 'a', 'b', 'certs', '...', '..a', 'a..', '/');
+  fc.assert(
+    fc.property(fc.array(segment, { maxLength: 8 }), fc.boolean(), (parts, absolute) => {
+      const declared = (absolute ? '/' : '') + parts.join('/');
+      let out: string;
+      try {
+        out = resolveOutputPath(certDir, declared, 'f');
+      } catch (e) {
+        return e instanceof OutputPathError;
+      }
+      const rel = relative(certDir, out);
+      return rel !== '' && rel !== '..' && !rel.startsWith('../') && !isAbsolute(rel);
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test('checkNoSymlinkEscape: a symlinked directory or file pointing out is refused; inside links are fine', async () => {
@@ -52,12 +72,12 @@ test('checkNoSymlinkEscape: a symlinked directory or file pointing out is refuse
   await checkNoSymlinkEscape(certDir, join(certDir, 'brand', 'new', 'x.crt'), 'F', 'brand/new/x.crt');
 });
 
-test('writeFileAtomic: declared mode, replaces whole file, leaves no temporaries', async () => {
+test('writeFilesAtomic: declared mode, replaces whole file, leaves no temporaries', async () => {
   const p = join(certDir, 'w', 'key.pem');
-  await writeFileAtomic(p, 'one', { mode: 0o640 });
+  await writeFilesAtomic([{ path: p, data: 'one', opts: { mode: 0o640, dirMode: 0o755 } }]);
   assert.is(statSync(p).mode & 0o777, 0o640);
   assert.is(readFileSync(p, 'utf8'), 'one');
-  await writeFileAtomic(p, 'two', { mode: 0o600, uid: process.getuid!(), gid: process.getgid!() });
+  await writeFilesAtomic([{ path: p, data: 'two', opts: { mode: 0o600, uid: process.getuid!(), gid: process.getgid!() } }]);
   assert.is(statSync(p).mode & 0o777, 0o600);
   assert.is(readFileSync(p, 'utf8'), 'two');
   assert.equal(readdirSync(join(certDir, 'w')), ['key.pem']);

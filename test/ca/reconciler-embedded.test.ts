@@ -351,6 +351,16 @@ test('renewal that keeps failing: Warning events, the old certificate still repo
     await t.rec.reconcile(t.h.ctx).catch(() => undefined);
     const w = t.h.events.find((e) => e.reason === 'CertificateExpiring');
     assert.ok(w && w.type === 'Warning' && /web expires at .* renewal keeps failing/.test(w.message));
+    // at 27h less than a third of the intermediate's 40h remains: a new one is signed by the same root,
+    // and the (by now expired) certificate is issued under it
+    const oldIntermediate = readFileSync(join(t.stateDir, 'ca/internal-ca/intermediate.crt'), 'utf8');
+    t.clock.advance(4 * H);
+    const out = await t.rec.reconcile(t.h.ctx);
+    assert.is(out.state, 'Ready');
+    assert.ok(t.h.events.some((e) => e.reason === 'IntermediateRotated'));
+    assert.is.not(readFileSync(join(t.stateDir, 'ca/internal-ca/intermediate.crt'), 'utf8'), oldIntermediate);
+    assert.ok(t.h.events.some((e) => e.reason === 'Issued' && /web \(Expired/.test(e.message)));
+    checkIssued({ certFile: join(t.certDir, 'web.crt'), keyFile: join(t.certDir, 'web.key'), rootPem: rootOf(t.stateDir), commonName: 'web.example', dnsNames: [], durationMs: 24 * H, keyMode: 0o600, at: t.clock.now() });
   } finally {
     t.cleanup();
   }

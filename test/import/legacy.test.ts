@@ -6,9 +6,16 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { runImport } from '../../cli/commands/import.js';
 import { INDEX_FILE } from '../../cli/import/output.js';
-import { sharedDir } from './shared.js';
+import { loadManifests } from '../../controller/manifests.js';
+import { buildGraph } from '../../controller/graph.js';
+import type { ResourceKey } from '../../controller/types.js';
+import { repoRoot, sharedDir } from './shared.js';
+
+const run = promisify(execFile);
 
 const legacy = sharedDir('phoenix-legacy');
 let root: string;
@@ -57,6 +64,40 @@ if (!legacy) {
     assert.match(run.summary, /Imported 15 of 15 guests/);
   });
 
+  test('phoenixctl validate accepts the output', async () => {
+    const out = join(root, 'fleet');
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'cli/phoenixctl.ts', 'validate', out], { cwd: repoRoot }).catch((err) => {
+      throw new Error(`phoenixctl validate failed (exit ${err.code}):\n${err.stdout}\n${err.stderr}`);
+    });
+    assert.match(stdout, /15 resources: 15 ok, 0 failed; 0 errors/);
+  });
+
+  test('the dependency graph is the original one: clone_from_* and dependencies, across kinds', async () => {
+    const lxc = JSON.parse(await readFile(join(legacy, 'phoenix_lxc_configs.json'), 'utf8'));
+    const vm = JSON.parse(await readFile(join(legacy, 'phoenix_vm_configs.json'), 'utf8'));
+    // The original's edges, straight from the legacy JSON: vmid -> the vmids it needs.
+    const needs = new Map<number, Set<number>>();
+    for (const [id, c] of Object.entries<any>(lxc.lxc_configs))
+      needs.set(Number(id), new Set([...(c.clone_from_ctid ? [Number(c.clone_from_ctid)] : []), ...(c.dependencies ?? []).map(Number)]));
+    for (const v of vm.vms) needs.set(v.vmid, new Set([...(v.clone_from_vmid ? [Number(v.clone_from_vmid)] : []), ...(v.dependencies ?? []).map(Number)]));
+
+    const loaded = await loadManifests(join(root, 'fleet'));
+    assert.equal(loaded.errors, []);
+    const vmidOf = new Map<ResourceKey, number>(loaded.resources.map((l) => [`${l.resource.kind}/${l.resource.metadata.name}` as ResourceKey, (l.resource.spec as { vmid: number }).vmid]));
+    const graph = buildGraph(loaded.resources.map((l) => l.resource));
+    assert.equal(graph.cycles, []);
+    assert.equal(graph.dangling, []);
+    // the same edges, no more, no fewer
+    for (const key of graph.keys) {
+      const got = graph.dependenciesOf(key).map((k) => vmidOf.get(k)!).sort((a, b) => a - b);
+      assert.equal(got, [...needs.get(vmidOf.get(key)!)!].sort((a, b) => a - b), key);
+    }
+    // and so an order the original accepts: everything a guest needs comes before it
+    const order = graph.order().map((k) => vmidOf.get(k)!);
+    assert.is(order.length, needs.size);
+    for (const [id, deps] of needs) for (const d of deps) assert.ok(order.indexOf(d) < order.indexOf(id), `${d} must come before ${id}: ${order.join(' ')}`);
+  });
+
   test('re-import is byte-identical and writes nothing', async () => {
     const out = join(root, 'fleet');
     const before = await snapshot(out);
@@ -70,11 +111,11 @@ if (!legacy) {
 
   test('an edited manifest is not overwritten', async () => {
     const out = join(root, 'fleet');
-    const file = join(out, '103-step-ca.yaml');
+    const file = join(out, 'lxc-103-step-ca.yaml');
     await writeFile(file, (await readFile(file, 'utf8')).replace('memory: 1024', 'memory: 1536'));
     const before = await snapshot(out);
     const run = await runImport([legacy], out);
-    assert.equal(run.plan.refused.map((r) => r.file), ['103-step-ca.yaml']);
+    assert.equal(run.plan.refused.map((r) => r.file), ['lxc-103-step-ca.yaml']);
     assert.equal(await snapshot(out), before);
     assert.ok(before[INDEX_FILE]);
   });

@@ -44,15 +44,15 @@ test('writes one manifest per guest plus the index; annotations are valid JSON h
   const src = await legacyDir();
   const out = join(root, 'out1');
   const run = await runImport([src], out);
-  assert.equal((await readdir(out)).sort(), [INDEX_FILE, '101-web.yaml', '102-db.yaml', '900-base.yaml']);
-  const web = parse(await readFile(join(out, '101-web.yaml'), 'utf8'));
+  assert.equal((await readdir(out)).sort(), [INDEX_FILE, 'lxc-101-web.yaml', 'lxc-102-db.yaml', 'tpl-900-base.yaml']);
+  const web = parse(await readFile(join(out, 'lxc-101-web.yaml'), 'utf8'));
   assert.is(web.kind, 'LxcContainer');
   assert.is(web.metadata.annotations[ANN_SOURCE], 'phoenix_lxc_configs.json#lxc_configs.101');
   assert.equal(JSON.parse(web.metadata.annotations[ANN_UNMAPPED]), { gpu_assignment: '0', lxc_options: ['lxc.x=1'] });
   assert.ok(JSON.parse(web.metadata.annotations[ANN_ADJUSTED]).some((s: string) => s.startsWith('unprivileged: missing')));
   const index = JSON.parse(await readFile(join(out, INDEX_FILE), 'utf8'));
-  assert.equal(Object.keys(index.files).sort(), ['101-web.yaml', '102-db.yaml', '900-base.yaml']);
-  assert.match(run.summary, /lxc_configs\.101 "Web" -> LxcContainer\/web \(101-web\.yaml\)/);
+  assert.equal(Object.keys(index.files).sort(), ['lxc-101-web.yaml', 'lxc-102-db.yaml', 'tpl-900-base.yaml']);
+  assert.match(run.summary, /lxc_configs\.101 "Web" -> LxcContainer\/web \(lxc-101-web\.yaml\)/);
   assert.match(run.summary, /not imported: gpu_assignment: GPU passthrough/);
   assert.match(run.summary, /nvidia_driver_version: host NVIDIA driver/);
   assert.match(run.summary, /\/c\/debian\.tar\.zst -> local:vztmpl\/debian\.tar\.zst/);
@@ -63,12 +63,12 @@ test('re-import is byte-identical and rewrites nothing; the output does not depe
   const out = join(root, 'out2');
   await runImport([src], out);
   const first = await snapshot(out);
-  const mtime = (await stat(join(out, '101-web.yaml'))).mtimeMs;
+  const mtime = (await stat(join(out, 'lxc-101-web.yaml'))).mtimeMs;
   const again = await runImport([join(src, 'phoenix_vm_configs.json'), join(src, 'phoenix_lxc_configs.json')], out);
   assert.equal(again.plan.write, []);
   assert.equal(again.plan.unchanged.length, 3);
   assert.equal(await snapshot(out), first);
-  assert.is((await stat(join(out, '101-web.yaml'))).mtimeMs, mtime);
+  assert.is((await stat(join(out, 'lxc-101-web.yaml'))).mtimeMs, mtime);
   const reordered = { ...lxc, lxc_configs: Object.fromEntries(Object.entries(lxc.lxc_configs).reverse()) };
   const out3 = join(root, 'out3');
   await runImport([await legacyDir(reordered)], out3);
@@ -79,20 +79,20 @@ test('an edited manifest is never overwritten: the import refuses naming the fil
   const src = await legacyDir();
   const out = join(root, 'out4');
   await runImport([src], out);
-  const edited = (await readFile(join(out, '101-web.yaml'), 'utf8')).replace('memory: 512', 'memory: 1024');
-  await writeFile(join(out, '101-web.yaml'), edited);
+  const edited = (await readFile(join(out, 'lxc-101-web.yaml'), 'utf8')).replace('memory: 512', 'memory: 1024');
+  await writeFile(join(out, 'lxc-101-web.yaml'), edited);
   // the legacy input changes too, so the other files would be rewritten: they must not be
   const changed = structuredClone(lxc);
   changed.lxc_configs['102'].memory_mb = 2048;
   const before = await snapshot(out);
   const run = await runImport([await legacyDir(changed)], out);
-  assert.equal(run.plan.refused, [{ file: '101-web.yaml', reason: 'changed since the last import (hand-edited?)' }]);
+  assert.equal(run.plan.refused, [{ file: 'lxc-101-web.yaml', reason: 'changed since the last import (hand-edited?)' }]);
   assert.equal(await snapshot(out), before);
   // --force overwrites it
   const forced = await runImport([await legacyDir(changed)], out, { force: true });
-  assert.equal(forced.plan.forced, ['101-web.yaml']);
-  assert.not.match(await readFile(join(out, '101-web.yaml'), 'utf8'), /memory: 1024/);
-  assert.match(await readFile(join(out, '102-db.yaml'), 'utf8'), /memory: 2048/);
+  assert.equal(forced.plan.forced, ['lxc-101-web.yaml']);
+  assert.not.match(await readFile(join(out, 'lxc-101-web.yaml'), 'utf8'), /memory: 1024/);
+  assert.match(await readFile(join(out, 'lxc-102-db.yaml'), 'utf8'), /memory: 2048/);
 });
 
 test('unchanged import-written files are rewritten freely when the legacy data changes', async () => {
@@ -102,8 +102,8 @@ test('unchanged import-written files are rewritten freely when the legacy data c
   const changed = structuredClone(lxc);
   changed.lxc_configs['101'].cores = 3;
   const run = await runImport([await legacyDir(changed)], out);
-  assert.equal(run.plan.write.map((w) => w.file), ['101-web.yaml']);
-  assert.match(await readFile(join(out, '101-web.yaml'), 'utf8'), /cores: 3/);
+  assert.equal(run.plan.write.map((w) => w.file), ['lxc-101-web.yaml']);
+  assert.match(await readFile(join(out, 'lxc-101-web.yaml'), 'utf8'), /cores: 3/);
 });
 
 test('a file import did not write is refused; a corrupt index is refused naming it', async () => {
@@ -111,11 +111,11 @@ test('a file import did not write is refused; a corrupt index is refused naming 
   const out = join(root, 'out6');
   await runImport([src], out);
   await rm(join(out, INDEX_FILE));
-  await writeFile(join(out, '102-db.yaml'), '# mine\n');
+  await writeFile(join(out, 'lxc-102-db.yaml'), '# mine\n');
   const run = await runImport([src], out);
-  assert.equal(run.plan.refused.map((r) => r.file), ['102-db.yaml']);
+  assert.equal(run.plan.refused.map((r) => r.file), ['lxc-102-db.yaml']);
   assert.match(run.plan.refused[0]!.reason, /not written by phoenixctl import/);
-  assert.is(await readFile(join(out, '102-db.yaml'), 'utf8'), '# mine\n');
+  assert.is(await readFile(join(out, 'lxc-102-db.yaml'), 'utf8'), '# mine\n');
   await writeFile(join(out, INDEX_FILE), '{nope');
   try {
     await runImport([src], out);
@@ -129,14 +129,15 @@ test('guests gone from the legacy files: their unchanged manifests are removed, 
   const src = await legacyDir();
   const out = join(root, 'out7');
   await runImport([src], out);
-  await writeFile(join(out, '102-db.yaml'), (await readFile(join(out, '102-db.yaml'), 'utf8')) + '# note\n');
+  await writeFile(join(out, 'lxc-102-db.yaml'), (await readFile(join(out, 'lxc-102-db.yaml'), 'utf8')) + '# note\n');
   const fewer = structuredClone(lxc) as any;
   delete fewer.lxc_configs['101'];
   delete fewer.lxc_configs['102'];
   const run = await runImport([await legacyDir(fewer)], out);
-  assert.equal(run.plan.remove, ['101-web.yaml']);
-  assert.equal(run.plan.keepEdited, ['102-db.yaml']);
-  assert.equal((await readdir(out)).sort(), [INDEX_FILE, '102-db.yaml', '900-base.yaml']);
+  // with its clones gone, 900 is no longer a template by role: it becomes a container
+  assert.equal(run.plan.remove, ['lxc-101-web.yaml', 'tpl-900-base.yaml']);
+  assert.equal(run.plan.keepEdited, ['lxc-102-db.yaml']);
+  assert.equal((await readdir(out)).sort(), [INDEX_FILE, 'lxc-102-db.yaml', 'lxc-900-base.yaml']);
 });
 
 test('the command exits 1 and says why on bad input, naming the file', async () => {

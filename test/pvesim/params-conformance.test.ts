@@ -12,11 +12,10 @@ import * as assert from 'uvu/assert';
 import { EMULATED_ENDPOINTS, endpointParams, validateRequest } from '../../pvesim/params/index.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const candidates = [
-  ...(process.env.PHOENIX_SHARED ? [join(process.env.PHOENIX_SHARED, 'pve-api/apidata.json')] : []),
-  join(repo, '../shared/pve-api/apidata.json'),
-  '/work/shared/pve-api/apidata.json',
-];
+// PHOENIX_SHARED, when set, is the only place looked at; else <repo>/../shared, else /work/shared
+const candidates = process.env.PHOENIX_SHARED
+  ? [join(process.env.PHOENIX_SHARED, 'pve-api/apidata.json')]
+  : [join(repo, '../shared/pve-api/apidata.json'), '/work/shared/pve-api/apidata.json'];
 const apidataPath = candidates.find((p) => existsSync(p));
 
 // ---- the oracle's view of the schema ---------------------------------------------------------------------
@@ -349,9 +348,20 @@ function loadApi(path: string): Map<string, Record<string, any>> {
   return map;
 }
 
-/** Index range of `name[n]` families the schema reveals through resize/template `disk` enums. */
+/**
+ * Index ranges of `name[n]` families that the schema reveals: through the resize `disk` enums, and
+ * descriptions saying "(n is 0 to N)".
+ */
 function familyRanges(api: Map<string, Record<string, any>>): Map<string, number> {
   const ranges = new Map<string, number>();
+  for (const info of api.values()) {
+    for (const m of Object.values(info) as any[]) {
+      for (const [k, s] of Object.entries<S & { description?: string }>(m.parameters?.properties ?? {})) {
+        const n = /^\(n is 0 to (\d+)\)$/.exec(/\(n is 0 to \d+\)/.exec(s.description ?? '')?.[0] ?? '');
+        if (k.endsWith('[n]') && n) ranges.set(k.slice(0, -3), Math.max(ranges.get(k.slice(0, -3)) ?? 0, Number(n[1]) + 1));
+      }
+    }
+  }
   const enums = [api.get('/nodes/{node}/lxc/{vmid}/resize')!.PUT.parameters.properties.disk.enum, api.get('/nodes/{node}/qemu/{vmid}/resize')!.PUT.parameters.properties.disk.enum];
   for (const e of enums.flat() as string[]) {
     const m = /^([a-z]+)(\d+)$/.exec(e);
