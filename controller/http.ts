@@ -22,8 +22,7 @@ import type { Metrics } from './metrics.js';
 import { syncResourceMetrics } from './resource-metrics.js';
 import { parseSelector, matchesSelector } from './labels.js';
 import type { Requirement } from './labels.js';
-import { API_GROUP, API_GROUP_VERSION, kindOfPlural, pluralOf } from '../resources/kindnames.js';
-import { KIND_DEFINITIONS } from '../resources/index.js';
+import { API_GROUP, API_GROUP_VERSION, KIND_NAMES, kindOfPlural, pluralOf } from '../resources/kindnames.js';
 import { API_VERSION, KINDS } from '../resources/types.js';
 import type { AnyResource, Kind } from '../resources/types.js';
 
@@ -153,11 +152,11 @@ function discovery(): unknown {
     apiVersion: 'v1',
     groupVersion: API_VERSION,
     resources: KINDS.map((k) => ({
-      name: KIND_DEFINITIONS[k].plural,
-      singularName: KIND_DEFINITIONS[k].singular,
+      name: KIND_NAMES[k].plural,
+      singularName: KIND_NAMES[k].singular,
       namespaced: false,
       kind: k,
-      shortNames: KIND_DEFINITIONS[k].shortNames,
+      shortNames: KIND_NAMES[k].shortNames,
       verbs: ['get', 'list', 'watch'],
     })),
   };

@@ -1,30 +1,54 @@
-// How kinds are named on the API and the command line, kubectl style, from the kind registry
-// (resources/index.ts): the plural is the path segment (`/apis/phoenix.hypervisor/v1alpha1/lxccontainers`),
-// singular and short names are accepted by phoenixctl, and `kind.group/name` is the `-o name` form.
+// How each kind is named on the API and the command line, kubectl style: the plural is the path
+// segment (`/apis/phoenix.hypervisor/v1alpha1/lxccontainers`), the singular and short names are
+// accepted by phoenixctl, and `kind.group/name` is the `-o name` form.
 import type { Kind } from './types.js';
-import { API_VERSION, KINDS } from './types.js';
-import { KIND_DEFINITIONS, lookupKind } from './index.js';
+import { KINDS } from './types.js';
 
-export const API_GROUP = API_VERSION.split('/')[0]!;
-export const API_GROUP_VERSION = API_VERSION.split('/')[1]!;
+export const API_GROUP = 'phoenix.hypervisor';
+export const API_GROUP_VERSION = 'v1alpha1';
 
-export function pluralOf(kind: Kind): string {
-  return KIND_DEFINITIONS[kind].plural;
+export interface KindNames {
+  kind: Kind;
+  plural: string;
+  singular: string;
+  shortNames: string[];
 }
 
-/** The kind a user typed: Kind, plural, singular or short name (any case), optionally `.phoenix.hypervisor`-qualified. */
+export const KIND_NAMES: Record<Kind, KindNames> = {
+  Template: { kind: 'Template', plural: 'templates', singular: 'template', shortNames: ['tpl'] },
+  LxcContainer: { kind: 'LxcContainer', plural: 'lxccontainers', singular: 'lxccontainer', shortNames: ['lxc', 'ct'] },
+  VirtualMachine: { kind: 'VirtualMachine', plural: 'virtualmachines', singular: 'virtualmachine', shortNames: ['vm'] },
+  CertificateAuthority: {
+    kind: 'CertificateAuthority',
+    plural: 'certificateauthorities',
+    singular: 'certificateauthority',
+    shortNames: ['ca'],
+  },
+};
+
+/** The kind a plural, singular, short name or kind name denotes (case-insensitive), with an optional `.phoenix.hypervisor` suffix. */
 export function resolveKind(word: string): Kind | undefined {
+  let w = word.toLowerCase();
   const suffix = `.${API_GROUP}`;
-  const w = word.toLowerCase().endsWith(suffix) ? word.slice(0, -suffix.length) : word;
-  return lookupKind(w);
+  if (w.endsWith(suffix)) w = w.slice(0, -suffix.length);
+  for (const k of KINDS) {
+    const n = KIND_NAMES[k];
+    if (w === n.plural || w === n.singular || n.shortNames.includes(w)) return k;
+  }
+  return undefined;
 }
 
 /** The kind a URL path segment (plural only) denotes. */
 export function kindOfPlural(plural: string): Kind | undefined {
-  return KINDS.find((k) => KIND_DEFINITIONS[k].plural === plural);
+  return KINDS.find((k) => KIND_NAMES[k].plural === plural);
 }
 
 /** kubectl's `-o name` form: `lxccontainer.phoenix.hypervisor/web`. */
 export function qualifiedName(kind: Kind, name: string): string {
-  return `${KIND_DEFINITIONS[kind].singular}.${API_GROUP}/${name}`;
+  return `${KIND_NAMES[kind].singular}.${API_GROUP}/${name}`;
+}
+
+/** The path segment of a kind: `lxccontainers`. */
+export function pluralOf(kind: Kind): string {
+  return KIND_NAMES[kind].plural;
 }

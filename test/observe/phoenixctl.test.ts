@@ -59,7 +59,7 @@ for (const [file, args] of goldenCases) {
 test('kind names: short, plural, singular, any case, KIND/NAME and --server after the command', async () => {
   const want = (await runCli(['get', 'lxc', 'web'], env)).stdout;
   assert.match(want, /^NAME\s+VMID\s+NODE\s+STATUS\s+READY\s+AGE\nweb\s+103\s+pve1\s+Cloning\s+False\s+5s\n$/);
-  for (const args of [['get', 'LXCContainer', 'web'], ['get', 'lxccontainers', 'web'], ['get', 'lxc/web'], ['get', 'lxccontainer.phoenix.hypervisor/web']]) {
+  for (const args of [['get', 'ct', 'web'], ['get', 'LXCContainer', 'web'], ['get', 'lxccontainers', 'web'], ['get', 'lxc/web'], ['get', 'lxccontainer.phoenix.hypervisor/web']]) {
     const r = await runCli(args, env);
     assert.is(r.stdout, want, args.join(' '));
   }
