@@ -12,10 +12,20 @@ import type { ApiClient } from './client.js';
 import { CliError } from './client.js';
 import { condition, stepWord } from './printers.js';
 
-/** Whether the controller has reconciled the resource since `before` was read. */
+function lastTransition(r: ResourceView): number {
+  return Math.max(0, ...(r.status.conditions ?? []).map((c) => Date.parse(c.lastTransitionTime) || 0));
+}
+
+/**
+ * Whether the controller has acted on the resource since `before` was read: a finished reconcile
+ * (lastReconcileTime), a new generation observed, or a condition that changed (a permanent error
+ * marks the resource Stalled without finishing a reconcile).
+ */
 export function reconciledSince(before: ResourceView, now: ResourceView): boolean {
   return (
-    now.status.lastReconcileTime !== before.status.lastReconcileTime || now.status.observedGeneration !== before.status.observedGeneration
+    now.status.lastReconcileTime !== before.status.lastReconcileTime ||
+    now.status.observedGeneration !== before.status.observedGeneration ||
+    lastTransition(now) > lastTransition(before)
   );
 }
 

@@ -11,7 +11,7 @@ import type { ObjectRef } from '../../resources/types.js';
 import { FakeView, FAKE_NOW, cond } from '../helpers/fake-view.js';
 import { runCli } from '../helpers/cli.js';
 import { ApiClient } from '../../cli/client.js';
-import { runCreate } from '../../cli/progress.js';
+import { runCreate, outcomeOf } from '../../cli/progress.js';
 
 let view: FakeView;
 let server: HttpServerHandle;
@@ -53,6 +53,19 @@ function progress(stepsFor: (ref: ObjectRef) => ('Ready' | 'Stalled' | 'Cloning'
     stepsFor(ref).forEach((s, i) => setTimeout(() => view.put(reconciled(view.get(ref)!, s)), 80 * (i + 1)));
   };
 }
+
+test('outcomeOf: done needs a reconcile since the request; a permanent error shows as a new Stalled transition', () => {
+  const before = view.get({ kind: 'LxcContainer', name: 'dns' })!; // Ready already
+  assert.equal(outcomeOf(before, before), { done: false });
+  const again = { ...before, status: { ...before.status, lastReconcileTime: new Date(Date.now()).toISOString() } };
+  assert.equal(outcomeOf(before, again), { done: true, ok: true });
+  // a permanent error: Stalled, observedGeneration unchanged, no lastReconcileTime
+  const stalled = { ...before, status: { ...before.status, conditions: [cond('Ready', 'False', 'Conflict', 'vmid 101 belongs to another guest', 0), cond('Stalled', 'True', 'Conflict', 'vmid 101 belongs to another guest', 0)] } };
+  assert.equal(outcomeOf(before, stalled), { done: true, ok: false, why: 'Stalled (Conflict): vmid 101 belongs to another guest' });
+  // Ready at an older generation is not done
+  const old = { ...again, metadata: { ...again.metadata, generation: 3 } };
+  assert.equal(outcomeOf(before, old), { done: false });
+});
 
 test('reconcile --wait returns once the resource was reconciled and is Ready', async () => {
   progress(() => ['Cloning', 'Ready']);
