@@ -13,6 +13,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** A connection problem that may pass (the controller restarting), as opposed to an answer. */
+    readonly retryable = false,
   ) {
     super(message);
   }
@@ -38,9 +40,9 @@ function hostPort(server: string): string {
 export function connectionError(server: string, err: unknown): CliError {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   const addr = hostPort(server);
-  if (cause?.code === 'ECONNREFUSED') return new CliError(`The connection to the server ${addr} was refused - is phoenix-controller running?`);
+  if (cause?.code === 'ECONNREFUSED') return new CliError(`The connection to the server ${addr} was refused - is phoenix-controller running?`, 1, true);
   const why = cause?.message ?? (err instanceof Error ? err.message : String(err));
-  return new CliError(`Unable to connect to the server ${addr}: ${why}`);
+  return new CliError(`Unable to connect to the server ${addr}: ${why}`, 1, true);
 }
 
 export function serverError(code: number, body: string): CliError {

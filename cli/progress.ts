@@ -46,7 +46,7 @@ export function outcomeOf(before: ResourceView, now: ResourceView): Outcome {
   return { done: false };
 }
 
-/** Streams watch events of several kinds into `onEvent` until the signal aborts; reconnects on drops. */
+/** Streams watch events of several kinds into `onEvent` until the signal aborts; reconnects when the connection drops. */
 async function watchKinds(client: ApiClient, kinds: Kind[], signal: AbortSignal, onEvent: (ev: WatchEvent) => void): Promise<void> {
   await Promise.all(
     kinds.map(async (kind) => {
@@ -55,7 +55,7 @@ async function watchKinds(client: ApiClient, kinds: Kind[], signal: AbortSignal,
           for await (const ev of client.watch(kind, { signal })) onEvent(ev);
         } catch (e) {
           if (signal.aborted) return;
-          if (!(e instanceof CliError)) throw e;
+          if (!(e instanceof CliError) || !e.retryable) throw e;
         }
         if (signal.aborted) return;
         await new Promise((r) => setTimeout(r, 1000));

@@ -76,6 +76,24 @@ test('reconcile --wait returns once the resource was reconciled and is Ready', a
   assert.equal(view.reconcileRequests, [{ kind: 'LxcContainer', name: 'web' }]);
 });
 
+test('reconcile --wait rides out a controller restart: it reconnects the watch and sees Ready', async () => {
+  const port = server.port;
+  view.onReconcile = (ref) => {
+    setTimeout(() => {
+      void (async () => {
+        await server.close(); // the controller goes away with the watch open
+        view.put(reconciled(view.get(ref)!, 'Ready'));
+        await new Promise((r) => setTimeout(r, 300));
+        server = await startHttpServer({ listen: `127.0.0.1:${port}`, view, metrics: createMetrics() });
+      })();
+    }, 300);
+  };
+  const r = await runCli(['reconcile', 'lxc/web', '--wait', '--timeout', '30s'], env);
+  assert.is(r.stderr, '');
+  assert.is(r.code, 0);
+  assert.match(r.stdout, /reconciled: Ready\n$/);
+});
+
 test('reconcile --wait does not take an already Ready resource for done: it waits for the reconcile', async () => {
   // dns is Ready before the request; the controller only answers after a while
   view.onReconcile = (ref) => setTimeout(() => view.put(reconciled(view.get(ref)!, 'Ready')), 1500);
