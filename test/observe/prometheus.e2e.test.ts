@@ -1,5 +1,8 @@
 // A real Prometheus scrapes phoenix's HTTP endpoint while a fleet converges, then every query of the
 // Grafana dashboard (and its variable queries) must return data from Prometheus's HTTP API.
+// The fleet is a fake ControllerView plus real metric updates of a simulated converge: the controller
+// runtime (controller/main.ts) had not landed on main when this was written. Once it has, the endpoint
+// should be the real controller converging manifests/ on pvesim.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startHttpServer } from '../../controller/http.js';
