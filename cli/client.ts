@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { Plan, ResourceView, WatchEvent } from '../controller/types.js';
 import type { AnyResource, Kind, PhoenixEvent } from '../resources/types.js';
-import { API_GROUP, API_GROUP_VERSION, KIND_NAMES } from '../resources/kindnames.js';
+import { API_GROUP, API_GROUP_VERSION, pluralOf } from '../resources/kindnames.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:9750';
 const PREFIX = `/apis/${API_GROUP}/${API_GROUP_VERSION}`;
@@ -13,6 +13,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** A connection problem that may pass (the controller restarting), as opposed to an answer. */
+    readonly retryable = false,
   ) {
     super(message);
   }
@@ -38,9 +40,9 @@ function hostPort(server: string): string {
 export function connectionError(server: string, err: unknown): CliError {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   const addr = hostPort(server);
-  if (cause?.code === 'ECONNREFUSED') return new CliError(`The connection to the server ${addr} was refused - is phoenix-controller running?`);
+  if (cause?.code === 'ECONNREFUSED') return new CliError(`The connection to the server ${addr} was refused - is phoenix-controller running?`, 1, true);
   const why = cause?.message ?? (err instanceof Error ? err.message : String(err));
-  return new CliError(`Unable to connect to the server ${addr}: ${why}`);
+  return new CliError(`Unable to connect to the server ${addr}: ${why}`, 1, true);
 }
 
 export function serverError(code: number, body: string): CliError {
@@ -90,19 +92,19 @@ export class ApiClient {
 
   list(kind: Kind, labelSelector?: string): Promise<ResourceView[]> {
     const q = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
-    return this.json<{ items: ResourceView[] }>(`${PREFIX}/${KIND_NAMES[kind].plural}${q}`).then((l) => l.items);
+    return this.json<{ items: ResourceView[] }>(`${PREFIX}/${pluralOf(kind)}${q}`).then((l) => l.items);
   }
 
   get(kind: Kind, name: string): Promise<ResourceView> {
-    return this.json<ResourceView>(`${PREFIX}/${KIND_NAMES[kind].plural}/${encodeURIComponent(name)}`);
+    return this.json<ResourceView>(`${PREFIX}/${pluralOf(kind)}/${encodeURIComponent(name)}`);
   }
 
   events(kind: Kind, name: string): Promise<PhoenixEvent[]> {
-    return this.json<{ items: PhoenixEvent[] }>(`${PREFIX}/${KIND_NAMES[kind].plural}/${encodeURIComponent(name)}/events`).then((l) => l.items);
+    return this.json<{ items: PhoenixEvent[] }>(`${PREFIX}/${pluralOf(kind)}/${encodeURIComponent(name)}/events`).then((l) => l.items);
   }
 
   reconcile(kind: Kind, name: string): Promise<ResourceView> {
-    return this.json<ResourceView>(`${PREFIX}/${KIND_NAMES[kind].plural}/${encodeURIComponent(name)}/reconcile`, { method: 'POST' });
+    return this.json<ResourceView>(`${PREFIX}/${pluralOf(kind)}/${encodeURIComponent(name)}/reconcile`, { method: 'POST' });
   }
 
   diff(resources: AnyResource[]): Promise<Plan[]> {
@@ -117,7 +119,7 @@ export class ApiClient {
   async *watch(kind: Kind, opts: { name?: string; labelSelector?: string; signal?: AbortSignal } = {}): AsyncGenerator<WatchEvent> {
     const q = new URLSearchParams({ watch: '1' });
     if (opts.labelSelector) q.set('labelSelector', opts.labelSelector);
-    const path = `${PREFIX}/${KIND_NAMES[kind].plural}${opts.name ? `/${encodeURIComponent(opts.name)}` : ''}?${q}`;
+    const path = `${PREFIX}/${pluralOf(kind)}${opts.name ? `/${encodeURIComponent(opts.name)}` : ''}?${q}`;
     let res: Response;
     try {
       res = await this.fetch(path, { signal: opts.signal, headers: { accept: 'application/x-ndjson' } });

@@ -1,19 +1,31 @@
 // Waiting on the controller: `reconcile --wait` and `create`, which reconciles targets with their
 // dependency closure in order and shows each resource's progress until it is Ready or fails.
-import type { ResourceView, WatchEvent } from '../controller/types.js';
+import type { ResourceKey, ResourceView, WatchEvent } from '../controller/types.js';
 import { keyOf } from '../controller/types.js';
-import type { Kind, ObjectRef } from '../resources/types.js';
-import { KINDS } from '../resources/types.js';
+import { buildGraph } from '../controller/graph.js';
+import type { DependencyGraph } from '../controller/graph.js';
+import type { AnyResource, Kind } from '../resources/types.js';
+import { API_VERSION, KINDS } from '../resources/types.js';
 import { resolveKind } from '../resources/kindnames.js';
 import { humanDuration } from './humanduration.js';
 import type { ApiClient } from './client.js';
 import { CliError } from './client.js';
 import { condition, stepWord } from './printers.js';
 
-/** Whether the controller has reconciled the resource since `before` was read. */
+function lastTransition(r: ResourceView): number {
+  return Math.max(0, ...(r.status.conditions ?? []).map((c) => Date.parse(c.lastTransitionTime) || 0));
+}
+
+/**
+ * Whether the controller has acted on the resource since `before` was read: a finished reconcile
+ * (lastReconcileTime), a new generation observed, or a condition that changed (a permanent error
+ * marks the resource Stalled without finishing a reconcile).
+ */
 export function reconciledSince(before: ResourceView, now: ResourceView): boolean {
   return (
-    now.status.lastReconcileTime !== before.status.lastReconcileTime || now.status.observedGeneration !== before.status.observedGeneration
+    now.status.lastReconcileTime !== before.status.lastReconcileTime ||
+    now.status.observedGeneration !== before.status.observedGeneration ||
+    lastTransition(now) > lastTransition(before)
   );
 }
 
@@ -34,7 +46,7 @@ export function outcomeOf(before: ResourceView, now: ResourceView): Outcome {
   return { done: false };
 }
 
-/** Streams watch events of several kinds into `onEvent` until the signal aborts; reconnects on drops. */
+/** Streams watch events of several kinds into `onEvent` until the signal aborts; reconnects when the connection drops. */
 async function watchKinds(client: ApiClient, kinds: Kind[], signal: AbortSignal, onEvent: (ev: WatchEvent) => void): Promise<void> {
   await Promise.all(
     kinds.map(async (kind) => {
@@ -43,7 +55,7 @@ async function watchKinds(client: ApiClient, kinds: Kind[], signal: AbortSignal,
           for await (const ev of client.watch(kind, { signal })) onEvent(ev);
         } catch (e) {
           if (signal.aborted) return;
-          if (!(e instanceof CliError)) throw e;
+          if (!(e instanceof CliError) || !e.retryable) throw e;
         }
         if (signal.aborted) return;
         await new Promise((r) => setTimeout(r, 1000));
@@ -82,20 +94,6 @@ export async function waitForReconcile(client: ApiClient, before: ResourceView, 
 // ---------------------------------------------------------------------------------------------
 // create
 
-/** The resources a resource needs first: dependsOn, its clone source, the CA's host. */
-export function dependenciesOf(r: ResourceView): ObjectRef[] {
-  const spec = (r.spec ?? {}) as {
-    dependsOn?: ObjectRef[];
-    source?: { template?: string; guest?: string };
-    host?: ObjectRef;
-  };
-  const deps: ObjectRef[] = [...(spec.dependsOn ?? [])];
-  if (spec.source?.template) deps.push({ kind: 'Template', name: spec.source.template });
-  if (spec.source?.guest) deps.push({ kind: r.kind, name: spec.source.guest });
-  if (r.kind === 'CertificateAuthority' && spec.host) deps.push(spec.host);
-  return deps;
-}
-
 /** Finds a resource by vmid, name, or KIND/NAME; throws when none or several match. */
 export function resolveCreateTarget(all: ResourceView[], arg: string): ResourceView {
   let matches: ResourceView[];
@@ -114,26 +112,28 @@ export function resolveCreateTarget(all: ResourceView[], arg: string): ResourceV
   return matches[0]!;
 }
 
-/** Targets plus everything they depend on, dependencies first; throws on a cycle or a missing dependency. */
-export function closureInOrder(all: ResourceView[], targets: ResourceView[]): ResourceView[] {
-  const byKey = new Map(all.map((r) => [keyOf({ kind: r.kind, name: r.metadata.name }), r]));
-  const order: ResourceView[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (r: ResourceView, path: string[]) => {
-    const key = keyOf({ kind: r.kind, name: r.metadata.name });
-    if (state.get(key) === 'done') return;
-    if (state.get(key) === 'visiting') throw new CliError(`error: dependency cycle: ${[...path, key].join(' -> ')}`);
-    state.set(key, 'visiting');
-    for (const d of dependenciesOf(r)) {
-      const dep = byKey.get(keyOf(d));
-      if (!dep) throw new CliError(`error: ${key} depends on ${keyOf(d)}, which the controller does not know`);
-      visit(dep, [...path, key]);
-    }
-    state.set(key, 'done');
-    order.push(r);
-  };
-  for (const t of targets) visit(t, []);
-  return order;
+/** The resources as the graph module sees them (the view's spec is the desired spec). */
+function asResource(r: ResourceView): AnyResource {
+  return { apiVersion: API_VERSION, kind: r.kind, metadata: { name: r.metadata.name }, spec: r.spec } as AnyResource;
+}
+
+const viewKey = (r: ResourceView): ResourceKey => keyOf({ kind: r.kind, name: r.metadata.name });
+
+/** Targets plus everything they depend on, in creation order; throws on a cycle or a missing dependency. */
+export function closureInOrder(graph: DependencyGraph, all: ResourceView[], targets: ResourceView[]): ResourceView[] {
+  const wanted = new Set<ResourceKey>();
+  for (const t of targets) for (const k of [viewKey(t), ...graph.transitiveDependencies(viewKey(t))]) wanted.add(k);
+  for (const d of graph.dangling) {
+    if (wanted.has(d.from)) throw new CliError(`error: ${d.from} depends on ${d.to}, which the controller does not know`);
+  }
+  for (const c of graph.cycles) {
+    if (c.some((k) => wanted.has(k))) throw new CliError(`error: dependency cycle: ${c.join(' -> ')}`);
+  }
+  const byKey = new Map(all.map((r) => [viewKey(r), r]));
+  return graph
+    .order()
+    .filter((k) => wanted.has(k))
+    .map((k) => byKey.get(k)!);
 }
 
 /** A short word for where a resource is: queued, waiting on dependencies, cloning, configuring, ready, failed. */
@@ -156,12 +156,13 @@ export async function runCreate(client: ApiClient, args: string[], opts: CreateO
   const write = opts.write ?? ((s: string) => void process.stdout.write(s));
   const all = (await Promise.all(KINDS.map((k) => client.list(k)))).flat();
   const targets = args.map((a) => resolveCreateTarget(all, a));
-  const order = closureInOrder(all, targets);
-  const keys = order.map((r) => keyOf({ kind: r.kind, name: r.metadata.name }));
+  const graph = buildGraph(all.map(asResource));
+  const order = closureInOrder(graph, all, targets);
+  const keys = order.map(viewKey);
   const before = new Map<string, ResourceView>();
   const current = new Map<string, ResourceView>();
   for (const r of order) {
-    const k = keyOf({ kind: r.kind, name: r.metadata.name });
+    const k = viewKey(r);
     const fresh = await client.get(r.kind, r.metadata.name);
     before.set(k, fresh);
     current.set(k, fresh);
@@ -177,9 +178,7 @@ export async function runCreate(client: ApiClient, args: string[], opts: CreateO
     const lines: string[] = [];
     for (const k of keys) {
       const r = current.get(k)!;
-      const waiting = dependenciesOf(r)
-        .map((d) => keyOf(d))
-        .filter((d) => !isOk(outcomes.get(d)));
+      const waiting = graph.dependenciesOf(k).filter((d) => !isOk(outcomes.get(d)));
       const text = progressText(r, outcomes.get(k)!, waiting);
       if (opts.tty) lines.push(`${refText(r).padEnd(labelWidth)}  ${text}`);
       else if (texts.get(k) !== text) lines.push(`${refText(r)}: ${text}`);
@@ -201,7 +200,7 @@ export async function runCreate(client: ApiClient, args: string[], opts: CreateO
   try {
     if (!allDone()) {
       await watchKinds(client, [...new Set(order.map((r) => r.kind))], controller.signal, (ev) => {
-        const k = keyOf({ kind: ev.object.kind, name: ev.object.metadata.name });
+        const k = viewKey(ev.object);
         if (!before.has(k)) return;
         current.set(k, ev.object);
         outcomes.set(k, ev.type === 'DELETED' ? { done: true, ok: false, why: 'the resource was deleted' } : outcomeOf(before.get(k)!, ev.object));
@@ -216,8 +215,7 @@ export async function runCreate(client: ApiClient, args: string[], opts: CreateO
   if (failed) {
     const r = current.get(failed)!;
     const o = outcomes.get(failed) as { why: string };
-    const keyOfView = (x: ResourceView) => keyOf({ kind: x.kind, name: x.metadata.name });
-    const dependents = order.filter((x) => keyOfView(x) !== failed && closureInOrder(all, [x]).some((y) => keyOfView(y) === failed));
+    const dependents = order.filter((x) => graph.transitiveDependencies(viewKey(x)).includes(failed as ResourceKey));
     const blocked = dependents.length ? `; blocks ${dependents.map(refText).join(', ')}` : '';
     throw new CliError(`error: ${refText(r)} failed: ${o.why}${blocked}`);
   }

@@ -22,7 +22,7 @@ import type { Metrics } from './metrics.js';
 import { syncResourceMetrics } from './resource-metrics.js';
 import { parseSelector, matchesSelector } from './labels.js';
 import type { Requirement } from './labels.js';
-import { API_GROUP, API_GROUP_VERSION, KIND_NAMES, kindOfPlural } from '../resources/kindnames.js';
+import { API_GROUP, API_GROUP_VERSION, KIND_NAMES, kindOfPlural, pluralOf } from '../resources/kindnames.js';
 import { API_VERSION, KINDS } from '../resources/types.js';
 import type { AnyResource, Kind } from '../resources/types.js';
 
@@ -108,7 +108,7 @@ function sendText(res: ServerResponse, code: number, text: string): void {
 }
 
 function notFound(kind: Kind, name: string): StatusObject {
-  return statusFailure(404, 'NotFound', `${KIND_NAMES[kind].plural} "${name}" not found`, { name, kind: KIND_NAMES[kind].plural });
+  return statusFailure(404, 'NotFound', `${pluralOf(kind)} "${name}" not found`, { name, kind: pluralOf(kind) });
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

@@ -47,3 +47,8 @@ export function kindOfPlural(plural: string): Kind | undefined {
 export function qualifiedName(kind: Kind, name: string): string {
   return `${KIND_NAMES[kind].singular}.${API_GROUP}/${name}`;
 }
+
+/** The path segment of a kind: `lxccontainers`. */
+export function pluralOf(kind: Kind): string {
+  return KIND_NAMES[kind].plural;
+}

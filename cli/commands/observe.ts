@@ -24,7 +24,7 @@ import {
   withConditions,
 } from '../printers.js';
 import { formatPlans, planHasDifferences } from '../plan-format.js';
-import { loadManifestDir } from '../manifest-source.js';
+import { loadChecked, DEFAULT_MANIFEST_DIR } from './validate.js';
 import { waitForReconcile, runCreate } from '../progress.js';
 
 interface GetOptions {
@@ -138,8 +138,8 @@ async function runDescribe(cmd: Command, args: string[], o: { selector?: string 
 }
 
 async function runDiff(cmd: Command, dir: string | undefined): Promise<number> {
-  const path = dir ?? './manifests';
-  const loaded = await loadManifestDir(path);
+  const path = dir ?? DEFAULT_MANIFEST_DIR;
+  const loaded = await loadChecked(path);
   if (loaded.errors.length) {
     for (const e of loaded.errors) process.stderr.write(`${formatManifestError(e)}\n`);
     throw new CliError(`error: ${loaded.errors.length} error(s) in manifests under ${path}`, 2);

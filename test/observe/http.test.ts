@@ -232,6 +232,32 @@ test('a named watch only streams that resource', async () => {
   });
 });
 
+test('watch as Server-Sent Events when the client asks for text/event-stream', async () => {
+  await withServer({}, async (_h, v, base) => {
+    const ac = new AbortController();
+    const res = await fetch(`${base}${API_PREFIX}/virtualmachines?watch=1`, { signal: ac.signal, headers: { accept: 'text/event-stream' } });
+    assert.is(res.headers.get('content-type'), 'text/event-stream');
+    let text = '';
+    const reading = (async () => {
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) text += Buffer.from(chunk).toString();
+      } catch {
+        // aborted
+      }
+    })();
+    await waitFor('the ADDED event', () => text.includes('\n\n'));
+    v.remove({ kind: 'VirtualMachine', name: 'k3s' });
+    await waitFor('the DELETED event', () => text.split('\n\n').length >= 3);
+    const events = text.split('\n\n').filter(Boolean).map((block) => {
+      const [ev, data] = block.split('\n');
+      return [ev, (JSON.parse(data!.replace(/^data: /, '')) as { type: string; object: { metadata: { name: string } } })] as const;
+    });
+    assert.equal(events.map(([ev, d]) => [ev, d.type, d.object.metadata.name]), [['event: ADDED', 'ADDED', 'k3s'], ['event: DELETED', 'DELETED', 'k3s']]);
+    ac.abort();
+    await reading;
+  });
+});
+
 test('close() ends open watch streams', async () => {
   const view = new FakeView();
   const h = await startHttpServer({ listen: '127.0.0.1:0', view, metrics: createMetrics() });

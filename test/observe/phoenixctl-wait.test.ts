@@ -10,6 +10,8 @@ import { keyOf } from '../../controller/types.js';
 import type { ObjectRef } from '../../resources/types.js';
 import { FakeView, FAKE_NOW, cond } from '../helpers/fake-view.js';
 import { runCli } from '../helpers/cli.js';
+import { ApiClient } from '../../cli/client.js';
+import { runCreate, outcomeOf } from '../../cli/progress.js';
 
 let view: FakeView;
 let server: HttpServerHandle;
@@ -52,6 +54,19 @@ function progress(stepsFor: (ref: ObjectRef) => ('Ready' | 'Stalled' | 'Cloning'
   };
 }
 
+test('outcomeOf: done needs a reconcile since the request; a permanent error shows as a new Stalled transition', () => {
+  const before = view.get({ kind: 'LxcContainer', name: 'dns' })!; // Ready already
+  assert.equal(outcomeOf(before, before), { done: false });
+  const again = { ...before, status: { ...before.status, lastReconcileTime: new Date(Date.now()).toISOString() } };
+  assert.equal(outcomeOf(before, again), { done: true, ok: true });
+  // a permanent error: Stalled, observedGeneration unchanged, no lastReconcileTime
+  const stalled = { ...before, status: { ...before.status, conditions: [cond('Ready', 'False', 'Conflict', 'vmid 101 belongs to another guest', 0), cond('Stalled', 'True', 'Conflict', 'vmid 101 belongs to another guest', 0)] } };
+  assert.equal(outcomeOf(before, stalled), { done: true, ok: false, why: 'Stalled (Conflict): vmid 101 belongs to another guest' });
+  // Ready at an older generation is not done
+  const old = { ...again, metadata: { ...again.metadata, generation: 3 } };
+  assert.equal(outcomeOf(before, old), { done: false });
+});
+
 test('reconcile --wait returns once the resource was reconciled and is Ready', async () => {
   progress(() => ['Cloning', 'Ready']);
   const r = await runCli(['reconcile', 'lxc/web', '--wait', '--timeout', '20s'], env);
@@ -59,6 +74,24 @@ test('reconcile --wait returns once the resource was reconciled and is Ready', a
   assert.is(r.code, 0);
   assert.is(r.stdout, 'lxccontainer.phoenix.hypervisor/web reconcile requested\nlxccontainer.phoenix.hypervisor/web reconciled: Ready\n');
   assert.equal(view.reconcileRequests, [{ kind: 'LxcContainer', name: 'web' }]);
+});
+
+test('reconcile --wait rides out a controller restart: it reconnects the watch and sees Ready', async () => {
+  const port = server.port;
+  view.onReconcile = (ref) => {
+    setTimeout(() => {
+      void (async () => {
+        await server.close(); // the controller goes away with the watch open
+        view.put(reconciled(view.get(ref)!, 'Ready'));
+        await new Promise((r) => setTimeout(r, 300));
+        server = await startHttpServer({ listen: `127.0.0.1:${port}`, view, metrics: createMetrics() });
+      })();
+    }, 300);
+  };
+  const r = await runCli(['reconcile', 'lxc/web', '--wait', '--timeout', '30s'], env);
+  assert.is(r.stderr, '');
+  assert.is(r.code, 0);
+  assert.match(r.stdout, /reconciled: Ready\n$/);
 });
 
 test('reconcile --wait does not take an already Ready resource for done: it waits for the reconcile', async () => {
@@ -131,6 +164,22 @@ test('create times out naming what it still waits for', async () => {
   const r = await runCli(['create', 'copy-base', '--timeout', '1s'], env);
   assert.is(r.code, 1);
   assert.is(r.stderr, 'error: timed out after 1s waiting for Template/copy-base (vmid 900): queued\n');
+});
+
+test('create on a terminal redraws one line per resource in place', async () => {
+  progress(() => ['Ready']);
+  const frames: string[] = [];
+  const code = await runCreate(new ApiClient(server.url), ['dns'], { timeoutMs: 20_000, tty: true, write: (s) => frames.push(s) });
+  assert.is(code, 0);
+  const summary = frames.pop()!;
+  assert.match(summary, /^LxcContainer\/dns \(vmid 101\) ready in \d+s\n$/);
+  assert.ok(frames.length >= 2, JSON.stringify(frames));
+  // the first frame draws two lines (template, then dns); each later frame first moves up over them
+  assert.not.ok(frames[0]!.includes('\x1b[2A'));
+  for (const f of frames.slice(1)) assert.ok(f.startsWith('\x1b[2A'), JSON.stringify(f));
+  for (const f of frames) assert.is(f.split('\x1b[2K').length - 1, 2, JSON.stringify(f));
+  const last = frames.at(-1)!.split('\x1b[2K').slice(1);
+  assert.equal(last, ['Template/copy-base (vmid 900)  ready\n', 'LxcContainer/dns (vmid 101)    ready\n']);
 });
 
 test.run();

@@ -4,13 +4,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { startHttpServer } from '../../controller/http.js';
 import type { HttpServerHandle } from '../../controller/http.js';
 import { createMetrics } from '../../controller/metrics.js';
 import { FakeView, FAKE_NOW } from '../helpers/fake-view.js';
 import { runCli, startCli, ROOT } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
+import { freePort } from '../helpers/prometheus.js';
 
 const GOLDEN = join(ROOT, 'test', 'golden', 'observe');
 let view: FakeView;
@@ -104,12 +104,7 @@ test('errors read like kubectl and exit 1', async () => {
   assert.is(r.code, 1);
   assert.match(r.stderr, /^error: invalid label selector "a b"/);
   // a port nobody listens on
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   r = await runCli(['get', 'all'], { PHOENIX_SERVER: `http://127.0.0.1:${port}` });
   assert.is(r.code, 1);
   assert.is(r.stderr, `The connection to the server 127.0.0.1:${port} was refused - is phoenix-controller running?\n`);
