@@ -1059,12 +1059,14 @@ export class Simulator {
           await this.withStorageLock(pool, async () => {
             const vol = this.allocVolume(target, storeName, type, newid, f.vol.size, type === 'lxc' ? 'rootdir' : 'images');
             p.head = vol.volid;
+            t.log(`volume ${vol.volid} created`);
             await t.work(DURATIONS.copyPerGiB * (f.vol.size / GiB));
           });
         } else {
           t.log(`create linked clone of drive ${d.key} (${d.volid})`);
           const vol = this.allocVolume(target, f.pool.spec.name, type, newid, f.vol.size, type === 'lxc' ? 'rootdir' : 'images', { parent: d.volid });
           p.head = vol.volid;
+          t.log(`volume ${vol.volid} created`);
         }
         dst.conf[d.key] = formatPropString(p);
         this.changed(dst);
