@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # phoenix controller image: build stage compiles TypeScript; the runtime stage carries only the
 # compiled code and production dependencies, runs as a non-root user, and keeps manifests and state
-# on volumes.
+# on volumes. It listens on all interfaces, so the status API needs a bearer token:
+#   docker run -e PHOENIX_API_TOKEN=... -e PHOENIX_PVE_URL=... -e PHOENIX_PVE_TOKEN=... -v fleet:/manifests -v state:/state phoenix
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src

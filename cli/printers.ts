@@ -113,7 +113,7 @@ export function tableRow(r: ResourceView, o: TableOptions): string[] {
     spec.cores === undefined ? NONE : String(spec.cores),
     spec.memory === undefined ? NONE : `${String(spec.memory)}Mi`,
     sourceOf(r),
-    r.status.lastAppliedRevision || NONE,
+    (r.status.sourceRevision ? r.status.sourceRevision.slice(0, 12) : r.status.lastAppliedRevision) || NONE,
     message.replace(/\s+/g, ' ') || NONE,
   ];
 }

@@ -13,7 +13,8 @@ import { createGuestExec, createQemuAgent } from './ca/exec.js';
 import { GitSource, redactUrl } from './gitsource.js';
 import { startHttpServer } from './http.js';
 import { createLogger, errorMessage, parseLogLevel, registerSecret, type StructuredLogger } from './log.js';
-import { loadManifests } from './manifests.js';
+import { checkSet, loadManifests } from './manifests.js';
+import { formatManifestError, type ManifestError } from './types.js';
 import { createMetrics } from './metrics.js';
 import { createPveClient, pveConfigFromEnv } from './pve/client.js';
 import { createCertificateAuthorityReconciler } from './reconcilers/certificateauthority.js';
@@ -177,6 +178,7 @@ export async function run(flags: ControllerFlags): Promise<void> {
 
   const runtime = new Runtime({
     manifestsDir,
+    revision: gitSha,
     displayRoot,
     state,
     reconcilers,
@@ -213,15 +215,24 @@ export async function run(flags: ControllerFlags): Promise<void> {
 
   if (git) {
     const every = durationFlag('git-interval', flags.gitInterval);
+    let rejectedSha: string | undefined;
     const poll = async () => {
       if (stopping) return;
       try {
         const rev = await git.sync();
-        if (rev.sha !== gitSha) {
-          log.info('new git revision', { revision: rev.sha, previous: gitSha });
-          gitSha = rev.sha;
-          await runtime.switchRoot(rev.dir);
-          await git.prune(rev.sha);
+        if (rev.sha !== gitSha && rev.sha !== rejectedSha) {
+          // a revision is applied whole or not at all: validate every file and the set first
+          const problems = await revisionErrors(rev.dir);
+          if (problems.length) {
+            rejectedSha = rev.sha;
+            for (const e of problems.slice(0, 20)) log.warn('invalid manifest in new revision', { revision: rev.sha, error: formatManifestError(e) });
+            runtime.rejectRevision(rev.sha, problems);
+          } else {
+            log.info('new git revision', { revision: rev.sha, previous: gitSha });
+            gitSha = rev.sha;
+            await runtime.switchRoot(rev.dir, rev.sha);
+            await git.prune(rev.sha);
+          }
         }
       } catch (err) {
         log.warn('git fetch failed; keeping the current revision', { err: errorMessage(err) });
@@ -248,4 +259,10 @@ if (isMain) {
     else process.stderr.write(`phoenix-controller: ${errorMessage(err)}\n`);
     process.exit(1);
   });
+}
+
+/** Every problem in a directory of manifests: per-file errors and cross-file ones. */
+async function revisionErrors(dir: string): Promise<ManifestError[]> {
+  const loaded = await loadManifests(dir);
+  return [...loaded.errors, ...checkSet(loaded.resources)];
 }

@@ -79,6 +79,8 @@ export function graphViewOf(resources: AnyResource[]): GraphView {
 export interface RuntimeOptions {
   /** Directory holding the manifests. */
   manifestsDir: string;
+  /** Source revision (a git commit) the manifests directory holds; shown as status.sourceRevision. */
+  revision?: string;
   /** How manifest files are named in errors and status (default: manifestsDir as given). */
   displayRoot?: string;
   state: StateStore;
@@ -130,6 +132,9 @@ export class Runtime implements ControllerView {
   /** Resources whose current manifest is invalid: they keep their last valid spec and are Stalled. */
   private invalid = new Map<ResourceKey, ManifestError>();
   private setErrors: ManifestError[] = [];
+  private revision: string | undefined;
+  /** Errors of the newest source revision, which was refused as a whole (the previous one stays applied). */
+  private rejected: ManifestError[] = [];
   private graphView: GraphView = { dependenciesOf: () => [], dependentsOf: () => [], problems: new Map() };
   private deleteGraph: GraphView = this.graphView;
   private readonly eventStore: EventStore;
@@ -153,6 +158,7 @@ export class Runtime implements ControllerView {
 
   constructor(private readonly opts: RuntimeOptions) {
     this.root = resolve(opts.manifestsDir);
+    this.revision = opts.revision;
     this.displayRoot = normalize(opts.displayRoot ?? opts.manifestsDir);
     this.log = opts.log ?? silentLogger;
     this.loader = opts.loader ?? { parseManifestText, checkSet };
@@ -219,9 +225,19 @@ export class Runtime implements ControllerView {
   }
 
   /** Point the runtime at another directory (a new git revision) and reload it whole. */
-  async switchRoot(dir: string): Promise<void> {
+  async switchRoot(dir: string, revision?: string): Promise<void> {
     this.root = resolve(dir);
+    this.revision = revision;
+    this.rejected = [];
     await this.serialReload(() => this.reloadAll({ enqueue: true }));
+    // every resource is applied at the new revision, changed or not (as Flux reports it)
+    if (revision) this.fullPass();
+  }
+
+  /** A new source revision failed validation: keep the applied one, report the new one's errors. */
+  rejectRevision(revision: string, errors: ManifestError[]): void {
+    this.rejected = errors.map((e) => ({ ...e, message: `revision ${revision.slice(0, 12)} not applied: ${e.message}` }));
+    this.log.warn('source revision failed validation; the previous revision stays applied', { revision, errors: errors.length });
   }
 
   /** A full pass: reconcilers drop cached live state, every resource is queued. */
@@ -558,6 +574,7 @@ export class Runtime implements ControllerView {
     switch (outcome.state) {
       case 'Ready': {
         delete status.lastError;
+        if (this.revision) status.sourceRevision = this.revision;
         markReady(status, gen, outcome.message ?? '', now);
         await this.commit(key);
         if (!wasReady) {
@@ -758,7 +775,7 @@ export class Runtime implements ControllerView {
   manifestErrors(): ManifestError[] {
     const out: ManifestError[] = [];
     for (const f of this.files.values()) out.push(...f.errors);
-    out.push(...this.setErrors);
+    out.push(...this.setErrors, ...this.rejected);
     return out;
   }
 

@@ -397,8 +397,10 @@ export interface ResourceStatus {
   template?: boolean;
   taskInFlight?: TaskRef;
   lastError?: string;
-  /** Git revision (or manifest digest) of the spec last applied. */
+  /** Digest of the spec last applied (the reconcilers' change detection). */
   lastAppliedRevision?: string;
+  /** Source revision (git commit) at which the resource was last applied, when following git. */
+  sourceRevision?: string;
   lastReconcileTime?: string;
   /** Addresses for display (LXC static IP / VM cloud-init IP), and DNS names served. */
   addresses?: string[];

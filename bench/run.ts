@@ -1,0 +1,346 @@
+// `npm run bench`: runs the benchmarks in-process against pvesim with the real controller runtime and
+// writes bench/results.md (also printed). Measured figures only: nothing here asserts. BENCH_QUICK=1
+// runs smaller sizes. Figures: converge makespan vs. the lower bound and vs. one-by-one, steady-state
+// resync cost, manifest-save-to-first-write latency, pvesim throughput.
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSim, type SimHandle, type StorageSpec } from '../pvesim/index.js';
+import { createPveClient, pveConfigFromEnv, type PveClient } from '../controller/pve/client.js';
+import { createReconcilers } from '../controller/reconcilers/index.js';
+import { createCertificateAuthorityReconciler } from '../controller/reconcilers/certificateauthority.js';
+import { createMetrics } from '../controller/metrics.js';
+import { Runtime } from '../controller/runtime.js';
+import { StateStore } from '../controller/state.js';
+import { getCondition } from '../controller/conditions.js';
+import { loadManifests } from '../controller/manifests.js';
+import { keyOf, type ResourceKey } from '../controller/types.js';
+import { benchPvesim } from './pvesim.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const TIME_SCALE = QUICK ? 0.02 : 0.1; // wall seconds per simulated second
+const POLLING = { initialMs: 10, maxMs: 40, factor: 1.5 };
+const LIMITS = { perNode: 2, perStorage: 1 }; // the controller defaults, stated for the lower bound
+const OSTPL = 'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst';
+const repo = new URL('..', import.meta.url).pathname;
+
+interface Row { name: string; figure: string; target: string; verdict: string }
+const rows: Row[] = [];
+const row = (name: string, figure: string, target = '', verdict = '') => {
+  rows.push({ name, figure, target, verdict });
+  console.error(`  ${name}: ${figure}${target ? ` (target ${target}: ${verdict})` : ''}`);
+};
+
+interface Env { h: SimHandle; pve: PveClient; rt: Runtime; dir: string; cloneTarget: Map<string, string>; close(): Promise<void> }
+
+async function startEnv(o: { manifests: string; timeScale: number; nodes: string[]; storages: StorageSpec[]; watch?: boolean; concurrency?: number }): Promise<Env> {
+  const h = await startSim({ timeScale: o.timeScale, nodes: o.nodes, seed: 5, storages: o.storages });
+  const metrics = createMetrics();
+  const pve = createPveClient(pveConfigFromEnv({ PHOENIX_PVE_URL: h.url, PHOENIX_PVE_TOKEN: h.token, PHOENIX_PVE_FINGERPRINT: h.fingerprint }), metrics);
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-bench-'));
+  // Proxmox files a clone task under the source's vmid: note each clone's new vmid to charge it there
+  const cloneTarget = new Map<string, string>();
+  const clone = h.sim.clone.bind(h.sim);
+  h.sim.clone = (async (...a: Parameters<typeof clone>) => {
+    const upid = await clone(...a);
+    cloneTarget.set(upid, String(a[3].newid));
+    return upid;
+  }) as typeof h.sim.clone;
+  const state = new StateStore(join(dir, 'state'));
+  await state.open();
+  const ca = createCertificateAuthorityReconciler({ stateDir: join(dir, 'state'), certDir: join(dir, 'certs'), allowHostCommands: false });
+  const rt = new Runtime({
+    manifestsDir: o.manifests,
+    state,
+    reconcilers: createReconcilers({ pve, metrics, limits: LIMITS, options: { prune: false, polling: POLLING, allowedHostPaths: ['/mnt/pve'], driftIntervalMs: 0 }, extra: [ca as never] }),
+    metrics,
+    concurrency: o.concurrency ?? 8,
+    resyncMs: 0,
+    watch: o.watch ?? false,
+  });
+  return {
+    h, pve, rt, dir, cloneTarget,
+    async close() {
+      await rt.stop();
+      await pve.close();
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return true;
+}
+
+const readyKeys = (rt: Runtime, keys: ResourceKey[]) =>
+  keys.filter((k) => {
+    const [kind, name] = k.split('/') as [never, string];
+    const r = rt.get({ kind, name });
+    return getCondition(r?.status.conditions, 'Ready')?.status === 'True' && r?.status.observedGeneration === r?.metadata.generation;
+  });
+
+/** Lower bounds from the tasks pvesim ran (ms-precision start/end of the same records /nodes/{node}/tasks lists). */
+async function bounds(env: Env, manifests: string) {
+  const { h, cloneTarget } = env;
+  const loaded = await loadManifests(manifests);
+  const tasks = h.sim.tasks.all().filter((t) => t.endedAtMs !== undefined);
+  const dur = (t: (typeof tasks)[number]) => t.endedAtMs! - t.startedAtMs;
+  const perGuest = new Map<string, number>();
+  const guestOf = (t: (typeof tasks)[number]) => cloneTarget.get(t.upid) ?? t.id;
+  for (const t of tasks) perGuest.set(guestOf(t), (perGuest.get(guestOf(t)) ?? 0) + dur(t));
+  // an LXC clone holds its source's config lock (lock: disk) for the whole copy: clones of one template serialise
+  const bySource = new Map<string, number>();
+  for (const t of tasks) if (t.type === 'vzclone') bySource.set(t.id, (bySource.get(t.id) ?? 0) + dur(t));
+  const sourceBound = Math.max(0, ...bySource.values());
+  // idle time between one clone of a source ending and the next starting (what the controller adds per clone)
+  const gaps: number[] = [];
+  const clonesBy = new Map<string, typeof tasks>();
+  for (const t of tasks) if (t.type === 'vzclone') clonesBy.set(t.id, [...(clonesBy.get(t.id) ?? []), t]);
+  for (const list of clonesBy.values()) {
+    list.sort((a, b) => a.startedAtMs - b.startedAtMs);
+    for (let i = 1; i < list.length; i++) gaps.push(list[i]!.startedAtMs - list[i - 1]!.endedAtMs!);
+  }
+  gaps.sort((a, b) => a - b);
+  const cloneGap = gaps.length ? { p50: gaps[Math.floor(gaps.length / 2)]!, n: gaps.length, mean: gaps.reduce((a, b) => a + b, 0) / gaps.length } : undefined;
+  const res = new Map(loaded.resources.map((lr) => [keyOf(lr.resource), lr.resource]));
+  const deps = (r: any): ResourceKey[] => {
+    const out: ResourceKey[] = [];
+    const src = r.spec?.source;
+    if (src?.template) out.push(`Template/${src.template}` as ResourceKey);
+    for (const d of r.spec?.dependsOn ?? []) out.push(`${d.kind}/${d.name}` as ResourceKey);
+    return out;
+  };
+  const memo = new Map<ResourceKey, number>();
+  const path = (k: ResourceKey): number => {
+    if (memo.has(k)) return memo.get(k)!;
+    const r: any = res.get(k);
+    if (!r) return 0;
+    memo.set(k, 0);
+    const own = r.spec?.vmid !== undefined ? (perGuest.get(String(r.spec.vmid)) ?? 0) : 0;
+    const v = own + Math.max(0, ...deps(r).map(path));
+    memo.set(k, v);
+    return v;
+  };
+  const critical = Math.max(0, ...[...res.keys()].map(path));
+  // serialisation: creates/clones per node share LIMITS.perNode slots, per target storage LIMITS.perStorage
+  const heavy = tasks.filter((t) => /^(vzcreate|qmcreate|vzclone|qmclone)$/.test(t.type));
+  const byNode = new Map<string, number>();
+  const byStorage = new Map<string, number>();
+  const storageOf = new Map<string, string>();
+  for (const r of res.values() as Iterable<any>) {
+    const s = r.spec?.rootfs?.storage ?? r.spec?.disks?.[0]?.storage ?? r.spec?.storage;
+    if (r.spec?.vmid !== undefined && s) storageOf.set(String(r.spec.vmid), s);
+  }
+  for (const t of heavy) {
+    byNode.set(t.node, (byNode.get(t.node) ?? 0) + dur(t));
+    const s = storageOf.get(guestOf(t));
+    if (s) byStorage.set(s, (byStorage.get(s) ?? 0) + dur(t));
+  }
+  const nodeBound = Math.max(0, ...[...byNode.values()].map((v) => v / LIMITS.perNode));
+  const storageBound = Math.max(0, ...[...byStorage.values()].map((v) => v / LIMITS.perStorage));
+  const serial = tasks.reduce((a, t) => a + dur(t), 0);
+  const first = Math.min(...tasks.map((t) => t.startedAtMs));
+  const last = Math.max(...tasks.map((t) => t.endedAtMs!));
+  return { critical, nodeBound, storageBound, sourceBound, lower: Math.max(critical, nodeBound, storageBound, sourceBound), cloneGap, serial, tasks: tasks.length, first, last };
+}
+
+async function benchConverge(label: string, manifests: string, nodes: string[], storages: StorageSpec[], timeoutMs: number) {
+  const env = await startEnv({ manifests, timeScale: TIME_SCALE, nodes, storages });
+  try {
+    const keys = (await loadManifests(manifests)).resources.map((lr) => keyOf(lr.resource));
+    const t0 = Date.now();
+    const c0 = process.cpuUsage();
+    await env.rt.start();
+    const ok = await waitFor(() => readyKeys(env.rt, keys).length === keys.length, timeoutMs);
+    const makespan = Date.now() - t0;
+    const cpu = process.cpuUsage(c0);
+    const calls = env.h.stats().totalRequests;
+    if (!ok) {
+      const ready = new Set(readyKeys(env.rt, keys));
+      const notReady = keys.filter((k) => !ready.has(k));
+      row(`${label}: converge`, `did not converge in ${timeoutMs / 1000} s; not Ready: ${notReady.slice(0, 5).join(', ')}${notReady.length > 5 ? ` (+${notReady.length - 5})` : ''}`, 'converges', 'gap');
+      return;
+    }
+    const tReady = Date.now();
+    const b = await bounds(env, manifests);
+    const r = makespan / b.lower;
+    row(`${label}: makespan (${keys.length} resources, ${b.tasks} tasks, time scale ${TIME_SCALE})`, `${makespan} ms`);
+    row(`${label}: lower bound = max(critical path ${b.critical} ms, per-node ${b.nodeBound.toFixed(0)} ms, per-storage ${b.storageBound.toFixed(0)} ms, per-source-template ${b.sourceBound.toFixed(0)} ms)`, `${b.lower.toFixed(0)} ms`);
+    row(`${label}: makespan / lower bound`, r.toFixed(2), '≤ 1.10', r <= 1.1 ? 'met' : `gap ${((r - 1.1) * 100).toFixed(0)} pts`);
+    row(`${label}: before the first task (load, observe) / after the last task (until all Ready)`, `${b.first - t0} ms / ${tReady - b.last} ms`);
+    row(`${label}: API calls / CPU of the process (controller + pvesim) while converging`, `${calls} / ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms`);
+    if (b.cloneGap) row(`${label}: idle between consecutive clones of one template (p50 / mean over ${b.cloneGap.n})`, `${b.cloneGap.p50} ms / ${b.cloneGap.mean.toFixed(0)} ms`);
+    row(`${label}: makespan / one-by-one (sum of task durations ${b.serial} ms)`, (makespan / b.serial).toFixed(2));
+  } finally {
+    await env.close();
+  }
+}
+
+const lxc = (name: string, vmid: number, source: string, storage: string, memory = 512, dependsOn?: string) => `apiVersion: phoenix.hypervisor/v1alpha1
+kind: LxcContainer
+metadata:
+  name: ${name}
+spec:
+  vmid: ${vmid}
+  source: ${source}
+  memory: ${memory}
+  rootfs: { storage: ${storage}, size: 2G }
+${dependsOn ? `  dependsOn:\n    - { kind: LxcContainer, name: ${dependsOn} }\n` : ''}`;
+const tpl = (name: string, vmid: number, storage: string) => `apiVersion: phoenix.hypervisor/v1alpha1
+kind: Template
+metadata:
+  name: ${name}
+spec:
+  vmid: ${vmid}
+  type: lxc
+  ostemplate: ${OSTPL}
+  rootfs: { storage: ${storage}, size: 2G }
+`;
+
+const STORAGES = (n: number): StorageSpec[] => Array.from({ length: n }, (_, i) => ({ name: `s${i}`, type: 'lvmthin', content: ['images', 'rootdir'], sizeGiB: 100_000 }));
+
+/** n clones of two LXC templates over four storages; every fifth depends on the one ten before it. */
+function generatedFleet(n: number, source: 'clone' | 'create' = 'clone'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-bench-fleet-'));
+  writeFileSync(join(dir, 'tpl-a.yaml'), tpl('tpl-a', 800, 's0'));
+  writeFileSync(join(dir, 'tpl-b.yaml'), tpl('tpl-b', 801, 's1'));
+  for (let i = 0; i < n; i++) {
+    const src = source === 'clone' ? `{ template: ${i % 2 ? 'tpl-b' : 'tpl-a'} }` : `{ ostemplate: "${OSTPL}" }`;
+    writeFileSync(join(dir, `ct${i}.yaml`), lxc(`ct${i}`, 1000 + i, src, `s${i % 4}`, 512, source === 'clone' && i % 5 === 0 && i >= 10 ? `ct${i - 10}` : undefined));
+  }
+  return dir;
+}
+
+/** n in-sync guests: one is created through the runtime, the rest seeded in pvesim as copies of it
+ * (Simulator.addGuest), then one full pass converges whatever differs; the pass after is measured. */
+async function benchResync(n: number, budgetMs: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-bench-resync-'));
+  const manifest = (i: number) => lxc(`ct${i}`, 1000 + i, `{ ostemplate: "${OSTPL}" }`, `s${i % 4}`);
+  writeFileSync(join(dir, 'ct0.yaml'), manifest(0));
+  const env = await startEnv({ manifests: dir, timeScale: 0, nodes: ['pve'], storages: STORAGES(4), concurrency: 16 });
+  try {
+    await env.rt.start();
+    if (!(await waitFor(() => readyKeys(env.rt, ['LxcContainer/ct0' as ResourceKey]).length === 1, 30_000))) return row(`resync ${n}: seed`, 'the first guest did not converge', '', 'gap');
+    await env.rt.whenIdle();
+    const g0 = env.h.sim.guests.get(1000)!;
+    for (let i = 1; i < n; i++) {
+      const conf: Record<string, string> = {};
+      for (const [k, v] of Object.entries(g0.conf)) {
+        if (k === 'digest' || k === 'lock') continue;
+        conf[k] = k === 'rootfs' ? `s${i % 4}:2` : String(v).replaceAll('ct0', `ct${i}`).replaceAll('1000', String(1000 + i));
+      }
+      env.h.sim.addGuest('pve', 'lxc', 1000 + i, conf, g0.status);
+      writeFileSync(join(dir, `ct${i}.yaml`), manifest(i));
+    }
+    const keys = Array.from({ length: n }, (_, i) => `LxcContainer/ct${i}` as ResourceKey);
+    const t0 = Date.now();
+    await env.rt.switchRoot(dir); // reload every manifest and queue them all: the converging pass
+    const ok = await waitFor(() => readyKeys(env.rt, keys).length === n, budgetMs);
+    if (!ok) return row(`resync ${n}: converge the seeded guests`, `${readyKeys(env.rt, keys).length}/${n} Ready after ${((Date.now() - t0) / 1000).toFixed(0)} s (budget)`, '', 'not measured');
+    await env.rt.whenIdle();
+    const s0 = env.h.stats();
+    let peak = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    const c0 = process.cpuUsage();
+    const w0 = Date.now();
+    env.rt.fullPass();
+    await env.rt.whenIdle();
+    const cpu = process.cpuUsage(c0);
+    const wall = Date.now() - w0;
+    clearInterval(sampler);
+    const s1 = env.h.stats();
+    const calls = s1.totalRequests - s0.totalRequests;
+    let writes = 0;
+    for (const [k, v] of Object.entries(s1.requests)) if (!k.startsWith('GET ')) writes += v - (s0.requests[k] ?? 0);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
+    const mb = peak / 1024 / 1024;
+    row(`resync ${n} in-sync guests: API calls`, String(calls));
+    row(`resync ${n}: writes`, String(writes), '0', writes === 0 ? 'met' : 'gap');
+    row(`resync ${n}: CPU (controller + pvesim in one process)`, `${cpuS.toFixed(2)} s (wall ${wall} ms)`, n >= 10_000 ? '< 2 s' : '', n >= 10_000 ? (cpuS < 2 ? 'met' : 'gap') : '');
+    row(`resync ${n}: peak RSS (whole process)`, `${mb.toFixed(0)} MB`, n >= 10_000 ? '< 300 MB' : '', n >= 10_000 ? (mb < 300 ? 'met' : 'gap') : '');
+  } finally {
+    await env.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchEditLatency(edits: number) {
+  const dir = generatedFleet(4, 'create');
+  const env = await startEnv({ manifests: dir, timeScale: TIME_SCALE, nodes: ['pve'], storages: STORAGES(4), watch: true });
+  try {
+    const keys = (await loadManifests(dir)).resources.map((lr) => keyOf(lr.resource));
+    await env.rt.start();
+    if (!(await waitFor(() => readyKeys(env.rt, keys).length === keys.length, 60_000))) return row('edit latency', 'fleet did not converge', '', 'gap');
+    await env.rt.whenIdle();
+    let seen: number | undefined;
+    const sim = env.h.sim;
+    const orig = sim.updateConfig.bind(sim);
+    sim.updateConfig = ((...a: Parameters<typeof orig>) => {
+      seen ??= performance.now();
+      return orig(...a);
+    }) as typeof sim.updateConfig;
+    const lat: number[] = [];
+    for (let i = 0; i < edits; i++) {
+      seen = undefined;
+      const t0 = performance.now();
+      writeFileSync(join(dir, 'ct1.yaml'), lxc('ct1', 1001, `{ ostemplate: "${OSTPL}" }`, 's1', 600 + 8 * i));
+      if (!(await waitFor(() => seen !== undefined, 10_000))) break;
+      lat.push(seen! - t0);
+      await env.rt.whenIdle();
+      await new Promise((r) => setTimeout(r, 150)); // let the watcher settle before the next save
+    }
+    lat.sort((a, b) => a - b);
+    const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
+    row(`save-to-first-write over ${lat.length}/${edits} edits: p50`, `${q(0.5).toFixed(0)} ms`);
+    row(`save-to-first-write: p99`, `${q(0.99).toFixed(0)} ms`);
+  } finally {
+    await env.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const started = Date.now();
+const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+console.error(`machine: ${machine}${QUICK ? ' (BENCH_QUICK)' : ''}`);
+
+// the example fleet needs its storages; templates on local, guests on quickOS-*
+const exampleDir = mkdtempSync(join(tmpdir(), 'phoenix-bench-example-'));
+for (const f of readdirSync(join(repo, 'manifests'))) if (f.endsWith('.yaml')) copyFileSync(join(repo, 'manifests', f), join(exampleDir, f));
+mkdirSync(exampleDir, { recursive: true });
+const bigStorage = (name: string, type: StorageSpec['type'] = 'lvmthin'): StorageSpec => ({ name, type, content: ['images', 'rootdir'], sizeGiB: 100_000 });
+await benchConverge('example fleet', exampleDir, ['pve'], [bigStorage('quickOS-lxc-disks'), bigStorage('quickOS-vm-disks'), bigStorage('fastData-shared-bulk-data')], 120_000);
+rmSync(exampleDir, { recursive: true, force: true });
+
+const fleetN = QUICK ? 40 : 200;
+const fleet = generatedFleet(fleetN);
+await benchConverge(`generated fleet (${fleetN} clones of 2 templates, 4 storages)`, fleet, ['pve'], STORAGES(4), 300_000);
+rmSync(fleet, { recursive: true, force: true });
+
+await benchResync(QUICK ? 200 : 1000, 120_000);
+if (!QUICK) await benchResync(10_000, 150_000);
+
+await benchEditLatency(QUICK ? 8 : 30);
+
+for (const f of await benchPvesim({ guests: QUICK ? 2000 : 10_000, seconds: QUICK ? 1 : 4 })) {
+  const target = f.target === undefined ? '' : `${f.unit === 'MiB' ? '<' : '≥'} ${f.target} ${f.unit}`;
+  row(f.name, `${f.value} ${f.unit}`.trim(), target, f.target === undefined ? '' : f.ok ? 'met' : 'gap');
+}
+
+const md = [
+  '# Benchmark results',
+  '',
+  `Machine: ${machine}. Load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}. Run took ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? ' (BENCH_QUICK=1)' : ''}, ${new Date().toISOString()}.`,
+  '',
+  '| benchmark | figure | target | met/gap |',
+  '|---|---|---|---|',
+  ...rows.map((r) => `| ${r.name} | ${r.figure} | ${r.target} | ${r.verdict} |`),
+  '',
+].join('\n');
+if (!QUICK) writeFileSync(join(repo, 'bench', 'results.md'), md);
+console.log(md);
