@@ -86,7 +86,7 @@ export function sourceOf(r: ResourceView): string {
 }
 
 const HEADERS = ['NAME', 'VMID', 'NODE', 'STATUS', 'READY', 'AGE'];
-const WIDE_HEADERS = ['ADDRESS', 'CORES', 'MEMORY', 'SOURCE', 'REVISION', 'MESSAGE'];
+const WIDE_HEADERS = ['ADDRESS', 'DNS', 'CORES', 'MEMORY', 'SOURCE', 'REVISION', 'MESSAGE'];
 
 export interface TableOptions {
   wide?: boolean;
@@ -110,6 +110,7 @@ export function tableRow(r: ResourceView, o: TableOptions): string[] {
   return [
     ...row,
     r.status.addresses?.length ? r.status.addresses.join(',') : NONE,
+    r.status.dnsNames?.length ? r.status.dnsNames.join(',') : NONE,
     spec.cores === undefined ? NONE : String(spec.cores),
     spec.memory === undefined ? NONE : `${String(spec.memory)}Mi`,
     sourceOf(r),

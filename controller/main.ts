@@ -20,6 +20,8 @@ import { createPveClient, pveConfigFromEnv } from './pve/client.js';
 import { createCertificateAuthorityReconciler } from './reconcilers/certificateauthority.js';
 import { createReconcilers } from './reconcilers/index.js';
 import { Runtime } from './runtime.js';
+import { checkDomain } from './dns/records.js';
+import type { DnsSyncSettings } from './dns/sync-hook.js';
 import { LockHeldError, StateStore } from './state.js';
 
 export const DEFAULT_SIM_TIME_SCALE = 0.05;
@@ -40,6 +42,10 @@ export interface ControllerFlags {
   gitRef: string;
   gitPath?: string;
   gitInterval: string;
+  domain?: string;
+  dnsmasqHostsFile?: string;
+  dnsmasqPidFile?: string;
+  traefikFile?: string;
 }
 
 export function buildProgram(): Command {
@@ -61,6 +67,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--git-ref <ref>', 'branch, tag or commit to follow').env('PHOENIX_GIT_REF').default('main'))
     .addOption(new Option('--git-path <dir>', 'directory of the repository holding the manifests').env('PHOENIX_GIT_PATH'))
     .addOption(new Option('--git-interval <duration>', 'how often to fetch').env('PHOENIX_GIT_INTERVAL').default('1m'))
+    .addOption(new Option('--domain <domain>', 'internal DNS domain of the fleet: names and routes are generated under it').env('PHOENIX_DOMAIN'))
+    .addOption(new Option('--dnsmasq-hosts-file <file>', 'hosts file of the fleet\'s names for dnsmasq --addn-hosts (needs --domain)').env('PHOENIX_DNSMASQ_HOSTS_FILE'))
+    .addOption(new Option('--dnsmasq-pid-file <file>', 'dnsmasq pid file: SIGHUP after the hosts file changed').env('PHOENIX_DNSMASQ_PID_FILE'))
+    .addOption(new Option('--traefik-file <file>', 'Traefik file-provider routes for spec.services (needs --domain)').env('PHOENIX_TRAEFIK_FILE'))
     .showHelpAfterError();
 }
 
@@ -96,8 +106,26 @@ export function simTopology(resources: AnyResource[]): { nodes: string[]; storag
 
 const BUILTIN_STORAGES = new Set(['local', 'local-lvm']);
 
+/** The DNS settings for the runtime, or undefined when no --domain is set; bad combinations are errors. */
+export function dnsSettings(flags: Pick<ControllerFlags, 'domain' | 'dnsmasqHostsFile' | 'dnsmasqPidFile' | 'traefikFile'>): DnsSyncSettings | undefined {
+  if (!flags.domain) {
+    const stray = flags.dnsmasqHostsFile ? '--dnsmasq-hosts-file' : flags.traefikFile ? '--traefik-file' : flags.dnsmasqPidFile ? '--dnsmasq-pid-file' : undefined;
+    if (stray) throw new Error(`${stray} needs --domain (or PHOENIX_DOMAIN): names are generated under the fleet's domain`);
+    return undefined;
+  }
+  const domain = checkDomain(flags.domain);
+  if (flags.dnsmasqPidFile && !flags.dnsmasqHostsFile) throw new Error('--dnsmasq-pid-file needs --dnsmasq-hosts-file');
+  return {
+    domain,
+    ...(flags.dnsmasqHostsFile ? { dnsmasqFile: resolve(flags.dnsmasqHostsFile) } : {}),
+    ...(flags.dnsmasqPidFile ? { pidFile: resolve(flags.dnsmasqPidFile) } : {}),
+    ...(flags.traefikFile ? { traefikFile: resolve(flags.traefikFile) } : {}),
+  };
+}
+
 export async function run(flags: ControllerFlags): Promise<void> {
   const log: StructuredLogger = createLogger({ level: parseLogLevel(flags.logLevel) });
+  const dns = dnsSettings(flags);
   const resyncMs = durationFlag('resync', flags.resync, true);
   const shutdownMs = durationFlag('shutdown-timeout', flags.shutdownTimeout);
   const concurrency = Number(flags.concurrency);
@@ -188,6 +216,7 @@ export async function run(flags: ControllerFlags): Promise<void> {
     resyncMs,
     prune: flags.prune,
     watch: !git,
+    dns,
   });
 
   let stopping = false;

@@ -42,6 +42,7 @@ import { formatManifestError, keyOf, refOfKey } from './types.js';
 import { buildGraph } from './graph.js';
 import { checkSet, parseManifestText } from './manifests.js';
 import { MANIFEST_FILE, watchManifests, type ManifestBatch, type ManifestWatcher } from './watch.js';
+import { createDnsSync, type DnsSync, type DnsSyncSettings } from './dns/sync-hook.js';
 
 export const PRUNE_ANNOTATION = `${ANNOTATION_PREFIX}prune`;
 
@@ -106,6 +107,8 @@ export interface RuntimeOptions {
   /** Requeue delay when a reconciler reports progress without one (default 2000 ms). */
   progressRequeueMs?: number;
   random?: () => number;
+  /** Keep DNS names and Traefik routes in step with the fleet (docs/dns.md); off without it. */
+  dns?: DnsSyncSettings;
 }
 
 interface FileEntry {
@@ -138,6 +141,7 @@ export class Runtime implements ControllerView {
   private graphView: GraphView = { dependenciesOf: () => [], dependentsOf: () => [], problems: new Map() };
   private deleteGraph: GraphView = this.graphView;
   private readonly eventStore: EventStore;
+  private readonly dns: DnsSync | undefined;
   readonly queue: WorkQueue<ResourceKey>;
   private readonly listeners = new Set<(ev: WatchEvent) => void>();
   private firstPassPending: Set<ResourceKey> | undefined;
@@ -168,6 +172,20 @@ export class Runtime implements ControllerView {
       (key, list) => void this.opts.state.writeEvents(key as ResourceKey, list).catch((err) => this.log.error('writing events failed', { key, err })),
       () => this.clock.now(),
     );
+    this.dns = opts.dns
+      ? createDnsSync(opts.dns, {
+          snapshot: () => ({ resources: [...this.desired.values()].map((r) => r.resource), statuses: this.statuses }),
+          event: (key, type, reason, message) => void this.eventStore.record(key, 'dns-controller', type, reason, message),
+          setNames: (key, names) => {
+            const s = this.statuses.get(key);
+            if (!s || !this.desired.has(key)) return;
+            if (names) s.dnsNames = names;
+            else delete s.dnsNames;
+            void this.commit(key).catch((err) => this.log.error('writing status failed', { resource: key, err: errorMessage(err) }));
+          },
+          log: this.log,
+        })
+      : undefined;
     const concurrency = opts.concurrency ?? 4;
     initControllerSeries(opts.metrics, concurrency);
     this.queue = new WorkQueue<ResourceKey>({
@@ -220,6 +238,7 @@ export class Runtime implements ControllerView {
     await this.watcher?.close();
     const abandoned = await this.queue.shutDown(deadlineMs);
     await this.reloadChain.catch(() => {});
+    await this.dns?.close();
     await this.opts.state.flush();
     return abandoned;
   }
@@ -250,6 +269,7 @@ export class Runtime implements ControllerView {
       this.checkFirstPass();
     }
     for (const k of keys) this.queue.add(k);
+    this.dns?.poke();
   }
 
   private scheduleResync(): void {
@@ -450,6 +470,7 @@ export class Runtime implements ControllerView {
     }
 
     this.rebuildGraphs();
+    this.dns?.poke(); // a service added or removed changes the names even if no status does
     for (const [k, e] of invalid) if (formatManifestError(e) !== (invalidBefore.has(k) ? formatManifestError(invalidBefore.get(k)!) : '')) touched.add(k);
     for (const k of invalidBefore.keys()) if (!invalid.has(k)) touched.add(k);
     for (const k of this.graphView.problems.keys()) touched.add(k);
@@ -664,6 +685,7 @@ export class Runtime implements ControllerView {
     this.written.set(key, json);
     await this.opts.state.writeStatus(key, status);
     this.notify('MODIFIED', key);
+    this.dns?.poke();
     // dependents waiting on this one re-evaluate (no API call while gated), so their message is current
     for (const d of this.graphView.dependentsOf(key)) {
       if (getCondition(this.statuses.get(d)?.conditions, 'Ready')?.reason === 'DependencyNotReady') this.queue.add(d);

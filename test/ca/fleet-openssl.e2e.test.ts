@@ -4,35 +4,26 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CertificateStatus } from '../../resources/types.js';
-import { startConverge, type Converge } from '../helpers/converge.js';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { exampleFleet, startConverge, type Converge } from '../helpers/converge.js';
 import { waitFor } from '../helpers/wait.js';
 
 const CA = { kind: 'CertificateAuthority' as const, name: 'internal-ca' };
+let fleet: ReturnType<typeof exampleFleet>;
 let manifests: string;
 let c: Converge;
 
 test.before(async () => {
-  manifests = mkdtempSync(join(tmpdir(), 'phoenix-fleet-'));
-  for (const f of readdirSync(join(REPO_ROOT, 'manifests'))) cpSync(join(REPO_ROOT, 'manifests', f), join(manifests, f));
-  c = await startConverge({
-    manifestsDir: manifests,
-    storages: [
-      { name: 'quickOS-lxc-disks', type: 'zfspool', content: ['rootdir', 'images'], sizeGiB: 2048 },
-      { name: 'quickOS-vm-disks', type: 'lvmthin', content: ['images', 'rootdir'], sizeGiB: 2048 },
-    ],
-    allowedHostPaths: ['/mnt/pve/quickOS/lxc-persistent-data'],
-    ca: true,
-  });
+  fleet = exampleFleet();
+  manifests = fleet.manifestsDir;
+  c = await startConverge({ manifestsDir: manifests, storages: fleet.storages, allowedHostPaths: fleet.allowedHostPaths, ca: true });
 });
 
 test.after(async () => {
   await c?.close();
-  rmSync(manifests, { recursive: true, force: true });
+  fleet?.remove();
 });
 
 const certs = (): CertificateStatus[] => c.rt.get(CA)?.status.certificates ?? [];

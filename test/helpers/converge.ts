@@ -1,7 +1,7 @@
 // The whole controller in-process against pvesim over HTTPS: the real loader, runtime and
 // reconcilers (and the CertificateAuthority reconciler when a cert dir is given), for end-to-end
 // tests that converge a directory of manifests. The observer client is the test's own view of Proxmox.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSim, type SimHandle, type StorageSpec } from '../../pvesim/index.js';
@@ -14,6 +14,7 @@ import { StateStore } from '../../controller/state.js';
 import { getCondition } from '../../controller/conditions.js';
 import type { Kind as ResourceKind } from '../../resources/types.js';
 import { FAST_POLLING } from '../reconcilers/harness.js';
+import { REPO_ROOT } from './shared.js';
 
 export interface Converge {
   sim: SimHandle;
@@ -82,5 +83,20 @@ export async function startConverge(opts: {
       await sim.close();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A copy of the example fleet (manifests/) in a temp dir, and what pvesim and the controller need for it. */
+export function exampleFleet(): { manifestsDir: string; storages: StorageSpec[]; allowedHostPaths: string[]; remove(): void } {
+  const manifestsDir = mkdtempSync(join(tmpdir(), 'phoenix-fleet-'));
+  for (const f of readdirSync(join(REPO_ROOT, 'manifests'))) cpSync(join(REPO_ROOT, 'manifests', f), join(manifestsDir, f));
+  return {
+    manifestsDir,
+    storages: [
+      { name: 'quickOS-lxc-disks', type: 'zfspool', content: ['rootdir', 'images'], sizeGiB: 2048 },
+      { name: 'quickOS-vm-disks', type: 'lvmthin', content: ['images', 'rootdir'], sizeGiB: 2048 },
+    ],
+    allowedHostPaths: ['/mnt/pve/quickOS/lxc-persistent-data'],
+    remove: () => rmSync(manifestsDir, { recursive: true, force: true }),
   };
 }

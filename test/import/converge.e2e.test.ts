@@ -114,7 +114,7 @@ test('all 15 imported guests become Ready, created in clone and dependency order
   }
   assert.ok(edges.some((e) => e.via === 'clone_from') && edges.some((e) => e.via === 'dependencies'));
   const broken = edges.filter((e) => creation(e.from).start < creation(e.to).end);
-  assert.equal(broken, [], `created before what it needs: ${JSON.stringify(broken.map((e) => ({ ...e, from: creation(e.from), to: creation(e.to) })))}`);
+  assert.equal(broken, [], `created before what it needs: ${JSON.stringify(broken.map((e) => ({ ...e, fromCreated: creation(e.from), toCreated: creation(e.to) })))}`);
   // and the order is not vacuous: the longest chain spans several seconds of creation
   const spread = Math.max(...[...created.values()].map((t) => t.endtime!)) - Math.min(...[...created.values()].map((t) => t.starttime!));
   assert.ok(spread >= 3, `creations spread over ${spread} s`);
