@@ -21,7 +21,7 @@ interface Env {
   store: StateStore;
 }
 
-async function boot(dir: string, opts: { prune?: boolean; rec?: FakeReconcilers; concurrency?: number } = {}): Promise<Env> {
+async function boot(dir: string, opts: { prune?: boolean; rec?: FakeReconcilers; concurrency?: number; resyncMs?: number } = {}): Promise<Env> {
   const manifests = join(dir, 'manifests');
   const store = new StateStore(join(dir, 'state'));
   await store.open();
@@ -36,7 +36,7 @@ async function boot(dir: string, opts: { prune?: boolean; rec?: FakeReconcilers;
     metrics,
     concurrency: opts.concurrency ?? 4,
     prune: opts.prune,
-    resyncMs: 0,
+    resyncMs: opts.resyncMs ?? 0,
     debounceMs: 30,
     deletionGraceMs: 50,
     backoff: { baseMs: 20, maxMs: 200, jitter: 0 },
@@ -179,7 +179,9 @@ test('a removed manifest is finalized dependents first, with prune from the flag
   const dir = tmp();
   fleet(join(dir, 'manifests'));
   writeFileSync(join(dir, 'manifests', 'p.yaml'), doc('VirtualMachine', 'p', { vmid: 301 }, "  annotations: {'phoenix.hypervisor/prune': 'true'}\n"));
-  const e = await boot(dir);
+  // with a resync, as in production: its rescan is the level-based net under file events the
+  // watcher can miss on a loaded machine
+  const e = await boot(dir, { resyncMs: 1000 });
   await waitFor(() => ['LxcContainer/a', 'LxcContainer/b', 'VirtualMachine/p'].every((k) => ready(e.rt, k)), 5000);
   const deleted: string[] = [];
   e.rt.watch((ev) => ev.type === 'DELETED' && deleted.push(`${ev.object.kind}/${ev.object.metadata.name}`));
