@@ -46,7 +46,8 @@ export interface Shared {
 
 /** One `GET /cluster/resources?type=vm` per pass for the whole fleet, plus per-pass node/storage lists. */
 export class FleetCache {
-  private guests?: Promise<ClusterGuest[]>;
+  /** The pass's guests, by vmid (a pass over N guests looks each up once: no scan per lookup). */
+  private guests?: Promise<Map<number, ClusterGuest>>;
   private nodeList?: Promise<NodeInfo[]>;
   private storageList?: Promise<StorageInfo[]>;
   private fetchedAt = 0;
@@ -63,11 +64,11 @@ export class FleetCache {
     this.nodeList = undefined;
     this.storageList = undefined;
   }
-  async all(): Promise<ClusterGuest[]> {
+  private index(): Promise<Map<number, ClusterGuest>> {
     if (this.guests && Date.now() - this.fetchedAt > this.maxAgeMs) this.invalidate();
     if (!this.guests) {
       this.fetchedAt = Date.now();
-      const p = this.pve.clusterGuests();
+      const p = this.pve.clusterGuests().then((list) => new Map(list.map((g) => [g.vmid, g])));
       this.guests = p;
       p.catch(() => {
         if (this.guests === p) this.guests = undefined;
@@ -75,20 +76,18 @@ export class FleetCache {
     }
     return this.guests;
   }
+  async all(): Promise<ClusterGuest[]> {
+    return [...(await this.index()).values()];
+  }
   async find(vmid: number): Promise<ClusterGuest | undefined> {
-    return (await this.all()).find((g) => g.vmid === vmid);
+    return (await this.index()).get(vmid);
   }
   /** Record what phoenix just did so the rest of the pass sees it without another list call. */
   async note(g: ClusterGuest): Promise<void> {
-    const list = await this.all();
-    const i = list.findIndex((x) => x.vmid === g.vmid);
-    if (i >= 0) list[i] = g;
-    else list.push(g);
+    (await this.index()).set(g.vmid, g);
   }
   async forget(vmid: number): Promise<void> {
-    const list = await this.all();
-    const i = list.findIndex((x) => x.vmid === vmid);
-    if (i >= 0) list.splice(i, 1);
+    (await this.index()).delete(vmid);
   }
   nodes(): Promise<NodeInfo[]> {
     this.nodeList ??= this.pve.nodes();
