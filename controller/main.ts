@@ -48,6 +48,19 @@ export interface ControllerFlags {
   traefikFile?: string;
 }
 
+/** Environment variables phoenix-controller reads that have no flag (docs/reference/controller.md lists them). */
+export const CONTROLLER_ENVIRONMENT = [
+  { name: 'PHOENIX_PVE_URL', description: 'the Proxmox VE API to converge, https://HOST:8006; unset: phoenix runs the built-in pvesim in-process and converges against it' },
+  { name: 'PHOENIX_PVE_TOKEN', description: 'the API token, USER@REALM!TOKENID=SECRET (needed with PHOENIX_PVE_URL; never printed); see docs/real-proxmox.md for the role it needs' },
+  { name: 'PHOENIX_PVE_CA_FILE', description: "PEM file of the CA that signed the Proxmox VE certificate (default: the system's trusted CAs)" },
+  { name: 'PHOENIX_PVE_FINGERPRINT', description: "SHA-256 fingerprint of the Proxmox VE certificate to pin instead (as `pvenode cert info` shows it)" },
+  { name: 'PHOENIX_PVE_INSECURE', description: '1 turns certificate verification off (testing only; set at most one of the three TLS variables)' },
+  { name: 'PHOENIX_API_TOKEN', description: 'bearer token the status API (/apis) requires; needed to listen on a non-loopback address (never printed)' },
+  { name: 'PHOENIX_ALLOW_HOST_PATHS', description: "':'-separated host directories LXC bind mounts may come from, added to --allow-host-path" },
+  { name: 'PHOENIX_SIM_TIME_SCALE', description: `built-in pvesim only: factor every simulated task duration and lock wait is multiplied by (default ${DEFAULT_SIM_TIME_SCALE}; 0: tasks finish at once)` },
+];
+
+/** The phoenix-controller program (flags, defaults, environment); builds only, parses and runs nothing. */
 export function buildProgram(): Command {
   const collect = (v: string, prev: string[]) => [...prev, v];
   return new Command('phoenix-controller')
