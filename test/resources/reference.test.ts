@@ -4,8 +4,8 @@
 // an editor's plain JSON Schema validator accepts the example fleet through each file's modeline.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import type { Command } from 'commander';
@@ -174,6 +174,26 @@ test('every environment variable the controller and phoenixctl read is in their 
     const md = docs.get(file)!;
     for (const n of names) assert.ok(md.includes(`\`${n}\``), `${n} (read in ${dir}/) is not documented in ${file}`);
   }
+});
+
+test('links in README.md and docs/ lead to files that exist, and to anchors that exist in the generated references', () => {
+  const pages = ['README.md', ...readdirSync(join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), ...[...docs.keys()].filter((p) => p.endsWith('.md'))];
+  let checked = 0;
+  for (const page of pages) {
+    // links outside code: fenced blocks and code spans (schema patterns look like links) removed
+    const text = (docs.get(page) ?? read(page)).replace(/```[\s\S]*?```/g, '').replace(/(`+)[\s\S]*?\1/g, '');
+    for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1]!;
+      if (/^[a-z]+:/.test(target)) continue;
+      const [file, anchor] = target.split('#') as [string, string | undefined];
+      const path = file ? relative(REPO_ROOT, join(REPO_ROOT, dirname(page), file)) : page;
+      assert.ok(docs.has(path) || existsSync(join(REPO_ROOT, path)), `${page}: link to ${target}: no such file`);
+      const body = docs.get(path) ?? (path.endsWith('.md') ? read(path) : '');
+      if (anchor && body.includes('<a id="')) assert.ok(body.includes(`<a id="${anchor}"></a>`), `${page}: link to ${target}: no such anchor`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 100, `only ${checked} links found`);
 });
 
 test.run();
