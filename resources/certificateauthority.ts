@@ -53,7 +53,7 @@ const afterRenewalSchema: JSONSchemaType<AfterRenewal> = {
   required: ['guest', 'command'],
   additionalProperties: false,
   properties: {
-    guest: doc(refSchema, 'The LxcContainer or VirtualMachine to run the command in; it runs only when that guest is running.'),
+    guest: doc(refSchema, 'The LxcContainer or VirtualMachine to run the command in; it runs only when that guest is Ready (a VM needs the guest agent and `agent: true`).'),
     command: doc({ type: 'array', items: { ...S.oneLine, maxLength: 4096 }, minItems: 1 } as const, 'The command and its arguments, e.g. `[systemctl, reload, nginx]`; never run through a shell.'),
   } satisfies Record<keyof AfterRenewal, unknown>,
 };

@@ -302,7 +302,7 @@ export const vmNetworkSchema: JSONSchemaType<VmNetwork> = {
 
 export const featuresSchema: JSONSchemaType<LxcFeatures> = {
   type: 'object',
-  description: 'Extra container capabilities (the `features` option, e.g. `nesting=1,keyctl=1`). Proxmox lets only root@pam change some of them; see docs/real-proxmox.md.',
+  description: 'Extra container capabilities (the `features` option, e.g. `nesting=1,keyctl=1`).',
   required: [],
   additionalProperties: false,
   properties: {
@@ -324,7 +324,10 @@ export const mountPointSchema: JSONSchemaType<MountPoint> = {
     path: doc(S.absPath, 'Where it is mounted inside the container (`mp=`).'),
     volume: opt(doc(volumeSchema, 'A new volume for this mount point (`mpN: STORAGE:SIZE,mp=PATH`).')),
     hostPath: opt(
-      doc(S.absPath, 'A directory on the node to bind-mount (`mpN: /host/dir,mp=PATH`). It must lie under a directory the operator allows with `--allow-host-path`.'),
+      doc(
+        S.absPath,
+        'A directory on the node to bind-mount (`mpN: /host/dir,mp=PATH`). It must lie under a directory the operator allows with `--allow-host-path`, and Proxmox lets only root@pam create bind mounts, not an API token (docs/real-proxmox.md).',
+      ),
     ),
     readOnly: opt(doc(S.bool, 'Mount read-only (`ro=1`).')),
     backup: opt(doc(S.bool, 'Include the volume in vzdump backups (`backup=1`); volume mount points only.')),
@@ -393,7 +396,7 @@ export const sourceSchema: JSONSchemaType<GuestSource> = {
   additionalProperties: false,
   properties: {
     template: opt(doc(S.dnsLabel, 'Name of a Template resource of the same guest type to clone (`pct clone` / `qm clone` of its vmid).')),
-    guest: opt(doc(S.dnsLabel, 'Name of another guest resource of the same kind to clone at `snapshot` (always a full clone).')),
+    guest: opt(doc(S.dnsLabel, 'Name of another resource of the same kind (an LxcContainer for a container, a VirtualMachine for a VM) to clone at `snapshot`; always a full clone.')),
     snapshot: opt(doc(S.snapshot, 'Snapshot of `guest` to clone from (`snapname`); phoenix takes it first if it is missing.')),
     ostemplate: opt(doc(S.vztmpl, 'Containers only: the template archive to create from (`pct create --ostemplate`).')),
     full: opt(

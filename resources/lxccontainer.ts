@@ -33,7 +33,7 @@ const lxcContainerProperties = {
   searchdomain: opt(doc(S.hostname, "DNS search domain of the container (`searchdomain`); the node's when left out.")),
   features: opt(featuresSchema),
   unprivileged: opt(
-    doc(S.bool, 'Run as an unprivileged container (`unprivileged`), with its root mapped to an unprivileged host user. Set at creation; changing it needs `allowReplace`.', {
+    doc(S.bool, 'Run as an unprivileged container (`unprivileged`), its root mapped to an unprivileged host user. `false` needs Sys.Modify on / (in practice root@pam). Set at creation; changing it needs `allowReplace`.', {
       default: true,
     }),
   ),
