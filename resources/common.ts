@@ -56,11 +56,12 @@ export const FORMAT_HINT = 'x-format-hint';
  * checks that the two agree.
  */
 export function doc<const T extends object>(schema: T, text: string, annotations: { default?: unknown } = {}): T & { description: string } {
-  const format = (schema as { description?: unknown }).description;
-  const hint = (schema as Record<string, unknown>)[FORMAT_HINT] ?? format;
+  const s = schema as Record<string, unknown>;
+  // a string format's description says how to write the value; any other description (an object's) is replaced
+  const hint = s.pattern !== undefined || s.format !== undefined ? (s[FORMAT_HINT] ?? s.description) : undefined;
   return {
     ...schema,
-    description: typeof format === 'string' ? `${text} Format: ${format}.` : text,
+    description: typeof hint === 'string' ? `${text} Format: ${hint}.` : text,
     ...(typeof hint === 'string' ? { [FORMAT_HINT]: hint } : {}),
     ...annotations,
   };
