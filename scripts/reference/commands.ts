@@ -2,7 +2,7 @@
 // programs themselves (their commands, arguments, options, defaults and environment variables), so
 // the reference says exactly what `--help` says, without terminal-width wrapping.
 import type { Argument, Command, Option } from 'commander';
-import { anchorId, code, generatedNotice, heading, table } from './markdown.js';
+import { anchorId, code, generatedNotice, heading, prose, table } from './markdown.js';
 
 export interface EnvVar {
   name: string;
@@ -20,7 +20,7 @@ function optionRows(options: readonly Option[], withEnv: boolean): string[][] {
     .filter((o) => !o.hidden)
     .map((o) => {
       const choices = o.argChoices ? ` (one of ${o.argChoices.map(code).join(', ')})` : '';
-      const row = [code(o.flags), `${o.description}${choices}`, defaultOf(o.defaultValue)];
+      const row = [code(o.flags), `${prose(o.description)}${choices}`, o.mandatory ? 'required' : defaultOf(o.defaultValue)];
       return withEnv ? [...row, o.envVar ? code(o.envVar) : ''] : row;
     });
 }
@@ -28,7 +28,7 @@ function optionRows(options: readonly Option[], withEnv: boolean): string[][] {
 function argumentRows(args: readonly Argument[]): string[][] {
   return args.map((a) => {
     const name = `${a.name()}${a.variadic ? '...' : ''}`;
-    return [code(a.required ? `<${name}>` : `[${name}]`), a.description, a.required ? 'yes' : '', defaultOf(a.defaultValue)];
+    return [code(a.required ? `<${name}>` : `[${name}]`), prose(a.description), a.required ? 'yes' : '', defaultOf(a.defaultValue)];
   });
 }
 
@@ -46,7 +46,7 @@ function commandsOf(program: Command, prefix = program.name()): Array<{ name: st
 }
 
 function commandSection(name: string, cmd: Command): string {
-  const parts = [heading(3, code(name), anchorId(name)), cmd.description()];
+  const parts = [heading(3, code(name), anchorId(name)), prose(cmd.description())];
   const aliases = cmd.aliases();
   if (aliases.length) parts.push(`Aliases: ${aliases.map(code).join(', ')}.`);
   parts.push(`\`\`\`\n${name} ${cmd.usage()}\n\`\`\``);
@@ -57,10 +57,10 @@ function commandSection(name: string, cmd: Command): string {
 
 /** Notice, title, description and usage of a program's reference. */
 function intro(program: Command, source: string): string[] {
-  return [generatedNotice(`the commander program in ${source}`), `# ${program.name()} reference`, program.description(), '```\n' + `${program.name()} ${program.usage()}` + '\n```'];
+  return [generatedNotice(`the commander program in ${source}`), `# ${program.name()} reference`, prose(program.description()), '```\n' + `${program.name()} ${program.usage()}` + '\n```'];
 }
 
-const envTable = (env: EnvVar[]) => table(['Variable', 'Meaning'], env.map((e) => [code(e.name), e.description]));
+const envTable = (env: EnvVar[]) => table(['Variable', 'Meaning'], env.map((e) => [code(e.name), prose(e.description)]));
 
 /** docs/reference/phoenixctl.md from the phoenixctl program. */
 export function renderCliReference(program: Command, env: EnvVar[]): string {
@@ -73,7 +73,7 @@ export function renderCliReference(program: Command, env: EnvVar[]): string {
     heading(2, 'Environment', 'environment'),
     envTable(env),
     heading(2, 'Commands', 'commands'),
-    commands.map(({ name, cmd }) => `- [${code(name)}](#${anchorId(name)}): ${cmd.description()}`).join('\n'),
+    commands.map(({ name, cmd }) => `- [${code(name)}](#${anchorId(name)}): ${prose(cmd.description())}`).join('\n'),
     ...commands.map(({ name, cmd }) => commandSection(name, cmd)),
   ];
   return `${parts.join('\n\n')}\n`;

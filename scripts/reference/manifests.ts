@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { KIND_DEFINITIONS, publishedSchema } from '../../resources/index.js';
 import { API_VERSION, KINDS, type Kind } from '../../resources/types.js';
-import { anchorId, code, generatedNotice, heading, table } from './markdown.js';
+import { anchorId, code, generatedNotice, heading, prose, table } from './markdown.js';
 
 type Schema = Record<string, unknown>;
 
@@ -103,7 +103,7 @@ function sections(kind: Kind, schema: Schema, path: string, out: Section[]): Sec
       required.has(name) ? 'yes' : '',
       prop.default !== undefined ? code(str(prop.default)) : '',
       allowed.join('; '),
-      description,
+      prose(description),
     ]);
     if (obj) nested.push([childPath, obj]);
   }
@@ -126,7 +126,7 @@ function kindSection(kind: Kind, manifestDir: string): string {
   const schema = publishedSchema(kind);
   const names = KIND_DEFINITIONS[kind];
   const parts: string[] = [heading(2, kind, anchorId(kind))];
-  if (typeof schema.description === 'string') parts.push(schema.description);
+  if (typeof schema.description === 'string') parts.push(prose(schema.description));
   parts.push(
     `Names on the command line: ${[names.plural, names.singular, ...names.shortNames].map(code).join(', ')}. ` +
       `Schema: [docs/schemas/${names.singular}.json](../schemas/${names.singular}.json).`,
@@ -136,7 +136,7 @@ function kindSection(kind: Kind, manifestDir: string): string {
   for (const s of sections(kind, schema, '', [])) {
     const title = s.path ? `${kind} ${code(s.path)}` : `${kind} manifest`;
     const body = [heading(3, title, s.id)];
-    if (s.path && s.description) body.push(s.description);
+    if (s.path && s.description) body.push(prose(s.description));
     body.push(table(['Field', 'Type', 'Required', 'Default', 'Allowed values', 'Description'], s.rows));
     parts.push(body.join('\n\n'));
   }
@@ -156,7 +156,9 @@ export function renderManifestReference(manifestDir: string): string {
     'Editors with a YAML language server (VS Code with the Red Hat YAML extension, Neovim, ...) check and complete ' +
       'manifests as you type when the first line names the schema of the kind, as the files in `manifests/` do:',
     '```yaml\n# yaml-language-server: $schema=../docs/schemas/lxccontainer.json\n```',
-    'The path is relative to the manifest file (here: a manifest directory next to `docs/` in a checkout of phoenix); a URL works too.',
+    'The path is relative to the manifest file (here: a manifest directory next to `docs/` in a checkout of phoenix); a URL works too. ' +
+      'The line applies to every document in the file, so keep one kind per file where you use it. `phoenixctl import` writes it ' +
+      '(see its `--schema-base`).',
     KINDS.map((k) => `- [${k}](#${anchorId(k)})`).join('\n'),
   ];
   return `${[...intro, ...KINDS.map((k) => kindSection(k, manifestDir))].join('\n\n')}\n`;

@@ -14,6 +14,17 @@ export function code(text: string): string {
   return `${fence}${pad}${text}${pad}${fence}`;
 }
 
+/**
+ * Plain text (a schema or option description) as Markdown: `<` outside code spans becomes an entity,
+ * so `<dir>` is shown instead of being taken for an HTML tag and dropped.
+ */
+export function prose(text: string): string {
+  return text
+    .split(/(`+[^`]*`+)/)
+    .map((part, i) => (i % 2 ? part : part.replace(/</g, '&lt;')))
+    .join('');
+}
+
 /** A GFM table; every cell is escaped. */
 export function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`;

@@ -10,6 +10,7 @@ import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import type { Command } from 'commander';
 import { renderDocs } from '../../scripts/docs.js';
+import { anchorId, cell, code, prose } from '../../scripts/reference/markdown.js';
 import { KIND_DEFINITIONS, publishedSchema } from '../../resources/index.js';
 import { KINDS, type Kind } from '../../resources/types.js';
 import { buildProgram as buildCli } from '../../cli/phoenixctl.js';
@@ -138,7 +139,8 @@ test('the phoenixctl reference lists every command with its arguments and option
     assert.ok(at >= 0, `${name} has no section`);
     const next = cli.indexOf('\n### ', at + 1);
     const section = cli.slice(at, next < 0 ? undefined : next);
-    assert.ok(section.includes(cmd.description()), `${name}: description missing`);
+    // (as Markdown: a '<' outside code is written &lt; so that it is not taken for an HTML tag)
+    assert.ok(section.includes(cmd.description().replace(/</g, '&lt;')), `${name}: description missing`);
     for (const o of cmd.options) assert.ok(rowOf(section, o.flags), `${name}: option ${o.flags} missing`);
     for (const a of cmd.registeredArguments) assert.ok(section.includes(a.name()), `${name}: argument ${a.name()} missing`);
   }
@@ -194,6 +196,17 @@ test('links in README.md and docs/ lead to files that exist, and to anchors that
     }
   }
   assert.ok(checked > 100, `only ${checked} links found`);
+});
+
+test('Markdown helpers: cells cannot break a table, code spans hold backticks, prose keeps <placeholders> visible', () => {
+  assert.is(cell('a|b\nc'), 'a\\|b c');
+  assert.is(code('x'), '`x`');
+  assert.is(code('a`b'), '``a`b``');
+  assert.is(code('`a'), '`` `a ``');
+  assert.is(prose('under <dir> and `<code>` too'), 'under &lt;dir> and `<code>` too');
+  assert.is(prose('``a<b`` c<d'), '``a<b`` c&lt;d');
+  assert.is(anchorId('LxcContainer', 'spec.networks[]'), 'lxccontainer-spec-networks');
+  assert.is(anchorId('phoenixctl get'), 'phoenixctl-get');
 });
 
 test.run();
