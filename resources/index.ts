@@ -8,6 +8,7 @@ import addFormats from 'ajv-formats';
 import type { AnyResource, CertificateAuthority, Kind, LxcContainer, ObjectMeta, ObjectRef, Template, VirtualMachine } from './types.js';
 import { API_VERSION, KINDS } from './types.js';
 import type { Issue, ManifestMeta } from './common.js';
+import { FORMAT_HINT } from './common.js';
 import type { KindNames } from './kindnames.js';
 import { KIND_NAMES, resolveKind } from './kindnames.js';
 import { templateSchema, checkTemplate, templateDefaults } from './template.js';
@@ -43,6 +44,7 @@ function stripNullable(schema: unknown): unknown {
 }
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: false });
+ajv.addVocabulary([FORMAT_HINT]);
 addFormats.default(ajv, ['uri', 'ipv6']);
 ajv.addFormat('ip', (s: string) => isIP(s) !== 0);
 ajv.addFormat('ipv6-cidr-or-keyword', (s: string) => {
@@ -197,7 +199,9 @@ function typeWord(t: unknown): string {
 /** One ajv error as an Issue (or none, for wrapper errors whose detail is reported separately). */
 function issueOf(e: ErrorObject): Issue | undefined {
   const path = pointerToPath(e.instancePath);
-  const hint = typeof e.parentSchema?.description === 'string' ? ` (${e.parentSchema.description})` : '';
+  // a field's format in a few words: its format hint when the field has its own documentation
+  const formatText = e.parentSchema?.[FORMAT_HINT] ?? e.parentSchema?.description;
+  const hint = typeof formatText === 'string' ? ` (${formatText})` : '';
   const p = e.params as Record<string, unknown>;
   const propertyName = (e as { propertyName?: string }).propertyName;
   if (propertyName !== undefined) {
