@@ -133,7 +133,7 @@ export const S = {
   importImage: str(PATTERNS.importImage, 'an import volume such as local:import/noble-server-cloudimg-amd64.img'),
   vmSlot: str(PATTERNS.vmSlot, 'a disk slot: scsi0-30, virtio0-15, sata0-5 or ide0-3'),
   proto: str(PATTERNS.proto, "a protocol name such as tcp, udp, icmp, or a number"),
-  fwAddr: str(PATTERNS.fwAddr, 'an address, CIDR, range a-b or comma list of those, an +ipset or an alias', { maxLength: 512 }),
+  fwAddr: { ...str(PATTERNS.fwAddr, 'an address, CIDR, range a-b or comma list of those, an +ipset or an alias', { maxLength: 512 }), format: 'fw-addr' },
   ports: str(PATTERNS.ports, "a port, a range a:b, or a comma list of those"),
   fwIface: str(PATTERNS.fwIface, 'a guest interface key such as net0'),
   freeText: str(PATTERNS.freeText, 'any text except NUL', { maxLength: 8192 }),
