@@ -298,7 +298,7 @@ test('random hostile strings in random string fields (property)', () => {
 
 test.after(() => {
   console.log(
-    `figure: hostile input (schema walk): ${stats.tried} values tried in ${new Set(BASES.flatMap((b) => docStrings(KIND_DEFINITIONS[b.doc.kind as Kind].schema, b.doc).map((s) => `${String(b.doc.kind)}:${s.generic}`))).size} string fields, ${stats.refused} refused naming the field, ${stats.accepted} accepted, ${stats.undeclared} undeclared parameters`,
+    `\nfigure: hostile input (schema walk): ${stats.tried} values tried in ${new Set(BASES.flatMap((b) => docStrings(KIND_DEFINITIONS[b.doc.kind as Kind].schema, b.doc).map((s) => `${String(b.doc.kind)}:${s.generic}`))).size} string fields, ${stats.refused} refused naming the field, ${stats.accepted} accepted, ${stats.undeclared} undeclared parameters`,
   );
 });
 
