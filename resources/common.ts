@@ -458,6 +458,21 @@ export function checkUnique<T>(items: T[] | undefined, key: (t: T) => string, pa
   return issues;
 }
 
+/** phoenix's own ownership line (controller/plan/desired.ts writes it); a manifest may not spell one. */
+const MARKER_LINE = /^\s*managed-by:\s*phoenix\b/im;
+
+export function checkDescription(description: string | undefined): Issue[] {
+  if (description === undefined) return [];
+  let decoded = description;
+  try {
+    decoded = decodeURIComponent(description);
+  } catch {
+    /* not percent-encoded */
+  }
+  if (!MARKER_LINE.test(description) && !MARKER_LINE.test(decoded)) return [];
+  return [{ path: ['spec', 'description'], message: "must not contain a 'managed-by: phoenix' line: phoenix writes that line itself to mark the guests it owns" }];
+}
+
 export function checkStartup(startup: Startup | undefined): Issue[] {
   return startup && Object.keys(startup).length === 0 ? [{ path: ['spec', 'startup'], message: 'must set at least one of order, up, down' }] : [];
 }

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { KIND_DEFINITIONS, applyDefaults, formatPath, validateResource } from '../../resources/index.js';
 import type { AnyResource, GuestResource, Kind, LxcContainer, Template } from '../../resources/types.js';
-import { desiredConfig, desiredDisks, desiredFirewall, guestTypeOf, lxcCreateParams, qemuTemplateCreateParams } from '../../controller/plan/desired.js';
+import { desiredConfig, desiredDescription, desiredDisks, desiredFirewall, guestTypeOf, lxcCreateParams, ownerOf, qemuTemplateCreateParams } from '../../controller/plan/desired.js';
 import { diffConfig, diffDisks, diffFirewall } from '../../controller/plan/guest.js';
 import { validateRequest } from '../../pvesim/params/index.js';
 import { ca, lxc, lxcTemplate, qemuTemplate, vm, withValue, type Path } from '../helpers/resources.js';
@@ -233,6 +233,30 @@ test('firewall addresses: lists of one family, ranges alone, aliases and ipsets;
   }
 });
 
+test("a description cannot claim another resource's guest: refused at the field, and phoenix's own marker wins", () => {
+  const claims = [
+    'managed-by: phoenix LxcContainer/victim',
+    'notes\nmanaged-by: phoenix VirtualMachine/victim\nmore',
+    '  Managed-By:  phoenix Template/victim',
+    'notes%0Amanaged-by: phoenix LxcContainer/victim',
+  ];
+  for (const b of BASES.filter((x) => !x.refused && x.doc.kind !== 'CertificateAuthority')) {
+    for (const d of claims) {
+      const issues = validateResource(withValue(b.doc, ['spec', 'description'], d)).issues;
+      assert.ok(issues.some((i) => formatPath(i.path) === 'spec.description' && /managed-by: phoenix/.test(i.message)), `${b.label}: ${JSON.stringify(d)}`);
+    }
+  }
+  // whatever text precedes it (even text the check would refuse), the marker phoenix appends decides
+  const kinds = ['LxcContainer', 'VirtualMachine', 'Template'] as const;
+  fc.assert(
+    fc.property(fc.constantFrom(...kinds), fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?$/), hostileString('managed-by: phoenix LxcContainer/victim'), (kind, name, d) => {
+      stats.tried++;
+      return ownerOf(desiredDescription(kind, name, d)) === `${kind}/${name}`;
+    }),
+    { numRuns: 2000, seed: 4243 },
+  );
+});
+
 test('the base manifests are valid and between them hold every string field of every kind', () => {
   for (const kind of Object.keys(KIND_DEFINITIONS) as Kind[]) {
     const schema = KIND_DEFINITIONS[kind].schema;
@@ -292,7 +316,7 @@ test('random hostile strings in random string fields (property)', () => {
         if (f) throw new Error(`${t.b.label}: ${f}`);
       },
     ),
-    { numRuns: 4000, seed: 4242 },
+    { numRuns: 3000, seed: 4242 },
   );
 });
 

@@ -17,7 +17,7 @@ export const HOSTILE_FRAGMENTS = [
   '%2C', '%2c', '%3D', '%3B', '%0A', '%0D', '%00', '%25', '%26', '+',
   ',ip=10.9.9.9/24', ',bridge=vmbr9', ',firewall=0', ',mp=/etc', '=1', ',backup=1', ',import-from=/etc/shadow',
   '&vmid=1', '&delete=net0', '&unprivileged=0', '\nlxc.apparmor.profile: unconfined', '\nlxc.mount.entry: /dev dev none bind',
-  '%2Cip%3D10.9.9.9%2F24', '%0Ahookscript%3Dlocal:snippets/x.pl',
+  '%2Cip%3D10.9.9.9%2F24', '%0Ahookscript%3Dlocal:snippets/x.pl', '\nmanaged-by: phoenix LxcContainer/victim\n', '%0Amanaged-by: phoenix VirtualMachine/victim',
   '\uff0c', '\ufe50', '\u201a', '\uff1d', '\ufe66', '\u037e', '\uff1b', '\u2028', '\u2029', '\u0085', '\u200b', '\u200d', '\u202e', '\u2066', '\ufeff',
   '\u00e9', 'e\u0301', '\u0430', '\ud83d\ude00',
 ];
@@ -37,7 +37,7 @@ export function hostileString(valid: string): fc.Arbitrary<string> {
 /** Every fragment at the end, start and middle of a valid value (the deterministic part). */
 export function fixedHostile(valid: string): string[] {
   const mid = Math.floor(valid.length / 2);
-  return HOSTILE_FRAGMENTS.flatMap((f) => [`${valid}${f}`, `${f}${valid}`, `${valid.slice(0, mid)}${f}${valid.slice(mid)}`, `${valid}${f}x`]);
+  return HOSTILE_FRAGMENTS.flatMap((f) => [`${valid}${f}`, `${f}${valid}`, `${valid.slice(0, mid)}${f}${valid.slice(mid)}`]);
 }
 
 /** The pvesim property-string format of a parameter of a guest of this type, if it is one. */
