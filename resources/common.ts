@@ -78,6 +78,11 @@ export const PATTERNS = {
   tag: '^[a-z0-9_][a-z0-9_+.-]*$',
   /** Absolute path without ',', '=', ';', '%', whitespace, NUL or '..' segments. */
   absPath: `^${NO_DOTDOT}/[^,=;%\\s\\u0000]*$`,
+  /**
+   * A URL path prefix for a service's route: unreserved characters, ':', '@', '+' and '/'. No
+   * backquote, quote, parenthesis, '|' or '&': it is written into a Traefik rule as PathPrefix(`...`).
+   */
+  urlPath: '^/[A-Za-z0-9._~:@+/-]*$',
   /** A file path for certificate output (relative to the operator's cert dir, or absolute). */
   filePath: `^${NO_DOTDOT}[A-Za-z0-9_./-]+$`,
   snapshot: '^[a-zA-Z][a-zA-Z0-9_-]{1,39}$',
@@ -127,6 +132,7 @@ export const S = {
   diskSize: str(PATTERNS.diskSize, 'a size: a positive integer followed by M, G or T, such as 16G'),
   tag: str(PATTERNS.tag, "a tag: lowercase letters, digits, '_', '+', '.', '-'"),
   absPath: str(PATTERNS.absPath, "an absolute path without ',', '=', ';', '%', whitespace or '..' segments", { maxLength: 4096 }),
+  urlPath: str(PATTERNS.urlPath, "a URL path such as /health: letters, digits, '.', '_', '~', ':', '@', '+', '-' and '/'", { maxLength: 1024 }),
   filePath: str(PATTERNS.filePath, "a file path of letters, digits, '_', '.', '/', '-' without '..' segments", { maxLength: 4096 }),
   snapshot: str(PATTERNS.snapshot, "a snapshot name: a letter, then letters, digits, '_', '-', 2 to 40 characters"),
   vztmpl: str(PATTERNS.vztmpl, 'a container template volume such as local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst'),
@@ -317,7 +323,7 @@ export const serviceSchema: JSONSchemaType<Service> = {
     name: S.dnsLabel,
     port: S.port,
     protocol: opt({ type: 'string', enum: ['http', 'https', 'tcp', 'udp'] }),
-    path: opt(S.absPath),
+    path: opt(S.urlPath),
     tls: opt(S.bool),
   } satisfies Record<keyof Service, unknown>,
 };

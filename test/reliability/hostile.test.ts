@@ -11,6 +11,9 @@ import type { AnyResource, GuestResource, Kind, LxcContainer, Template } from '.
 import { desiredConfig, desiredDescription, desiredDisks, desiredFirewall, guestTypeOf, lxcCreateParams, ownerOf, qemuTemplateCreateParams } from '../../controller/plan/desired.js';
 import { diffConfig, diffDisks, diffFirewall } from '../../controller/plan/guest.js';
 import { validateRequest } from '../../pvesim/params/index.js';
+import { collectRecords } from '../../controller/dns/records.js';
+import { renderTraefik } from '../../controller/dns/traefik.js';
+import { parse } from 'yaml';
 import { ca, lxc, lxcTemplate, qemuTemplate, vm, withValue, type Path } from '../helpers/resources.js';
 import { fixedHostile, hostileString, requestShape, shapeText } from './hostile.js';
 
@@ -189,6 +192,23 @@ function attacked(b: Base) {
   return docStrings(KIND_DEFINITIONS[b.doc.kind as Kind].schema, b.doc).filter((s) => !b.only || s.generic === b.only);
 }
 
+/** The one shape a route's rule may have: its own host, and its own path prefix. */
+const RULE = /^Host\(`[a-z0-9.-]+`\)( && PathPrefix\(`[^`]*`\))?$/;
+
+/**
+ * Services become Traefik routes (controller/dns): a service path is written into the rule, so a
+ * hostile one must not add matchers (`/x`)||Host(`other`)`). Undefined when every rule has its shape.
+ */
+function routeProblem(r: AnyResource): string | undefined {
+  if (r.kind !== 'LxcContainer' && r.kind !== 'VirtualMachine') return undefined;
+  const { services } = collectRecords([r], undefined, 'fleet.internal');
+  const doc = parse(renderTraefik(services)) as { http?: { routers?: Record<string, { rule: string }> } } | null;
+  const rules = Object.values(doc?.http?.routers ?? {}).map((x) => x.rule);
+  const web = services.filter((x) => (x.protocol ?? 'http').startsWith('http')).length;
+  if (rules.length !== web) return `${rules.length} routers for ${web} http services`;
+  return rules.find((x) => !RULE.test(x));
+}
+
 /** What the base manifest sends; undefined for one that is always refused. */
 function benignRequests(b: Base): Req[] | undefined {
   return b.refused ? undefined : proxmoxRequests(applyDefaults(validateResource(b.doc).resource!));
@@ -212,6 +232,11 @@ function check(doc: Json, path: Path, value: string, benign: Req[] | undefined):
   if (JSON.stringify(got) !== JSON.stringify(want)) {
     stats.undeclared++;
     return `accepted ${JSON.stringify(value)} at ${field} changed the parameters sent:\n  benign  ${want.join('\n          ')}\n  hostile ${got.join('\n          ')}`;
+  }
+  const route = routeProblem(res.resource);
+  if (route) {
+    stats.undeclared++;
+    return `accepted ${JSON.stringify(value)} at ${field} changed a Traefik route: ${route}`;
   }
   if (HOST_DEPENDENT.has(generic(path))) return undefined;
   for (const r of reqs) {
@@ -282,6 +307,13 @@ test('the builders send the parameters a benign manifest declares, and Proxmox a
       assert.equal(requestShape(q.method, q.template, q.params).invalid, {}, `${b.label}: property strings parse`);
     }
   }
+  // the route check sees the services and can fail
+  const withRoutes = BASES.filter((b) => !b.refused && (b.doc.spec as { services?: unknown[] }).services?.length);
+  assert.ok(withRoutes.length >= 2);
+  for (const b of withRoutes) assert.is(routeProblem(validateResource(b.doc).resource!), undefined, b.label);
+  const hijack = structuredClone(validateResource(withRoutes[0]!.doc).resource!) as { spec: { services: Array<{ path?: string }> } };
+  hijack.spec.services[0]!.path = '/x`)||Host(`bank.example`)||PathPrefix(`/';
+  assert.ok(routeProblem(hijack as unknown as AnyResource));
   // the comparison can fail: a value with a separator in it, if it got through, would show up
   const net = lxcCreateParams(applyDefaults(validateResource(BASES[2]!.doc).resource as LxcContainer), 'local:vztmpl/x.tar.zst');
   const smuggled = { ...net, net0: `${String(net.net0)},firewall=1` };

@@ -8,12 +8,13 @@ import { parsePropString } from '../../pvesim/model/util.js';
 import { FORMATS } from '../../pvesim/params/formats.js';
 
 /**
- * Fragments that separate or encode keys in Proxmox property strings and form bodies, their
- * percent-encoded forms, and Unicode look-alikes (fullwidth/small comma and equals, Greek question
+ * Fragments that separate or encode keys in Proxmox property strings, form bodies and Traefik
+ * rules, their percent-encoded forms, and Unicode look-alikes (fullwidth/small comma and equals, Greek question
  * mark for ';', line/paragraph separators, NEL, zero-width and bidi controls).
  */
 export const HOSTILE_FRAGMENTS = [
-  ',', '=', ';', '\n', '\r', '\r\n', '\u0000', '%', ' ', '\t', '&', '?', '#', '"', "'", '\\', ':', '/', '..', '../',
+  ',', '=', ';', '\n', '\r', '\r\n', '\u0000', '%', ' ', '\t', '&', '?', '#', '"', "'", '\\', ':', '/', '..', '../', '`', '(', ')', '|', '$',
+  '`)||Host(`evil.example`)||PathPrefix(`/',
   '%2C', '%2c', '%3D', '%3B', '%0A', '%0D', '%00', '%25', '%26', '+',
   ',ip=10.9.9.9/24', ',bridge=vmbr9', ',firewall=0', ',mp=/etc', '=1', ',backup=1', ',import-from=/etc/shadow',
   '&vmid=1', '&delete=net0', '&unprivileged=0', '\nlxc.apparmor.profile: unconfined', '\nlxc.mount.entry: /dev dev none bind',
