@@ -48,6 +48,24 @@ export interface ControllerFlags {
   traefikFile?: string;
 }
 
+/**
+ * Reads an on/off flag's environment variable by its value. Commander alone turns a boolean flag on
+ * whenever its variable is set, so PHOENIX_ALLOW_HOST_COMMANDS=false would allow host commands and
+ * PHOENIX_PRUNE=0 would prune; anything but a clear yes or no is refused, naming the variable.
+ */
+function strictBooleanEnv(cmd: Command, flag: string): Command {
+  const opt = cmd.options.find((o) => o.long === `--${flag}`);
+  if (!opt?.envVar) throw new Error(`--${flag} has no environment variable`);
+  const envVar = opt.envVar;
+  cmd.on(`optionEnv:${flag}`, () => {
+    const raw = (process.env[envVar] ?? '').trim().toLowerCase();
+    const value = ['1', 'true', 'yes', 'on'].includes(raw) ? true : ['', '0', 'false', 'no', 'off'].includes(raw) ? false : undefined;
+    if (value === undefined) cmd.error(`error: ${envVar}=${JSON.stringify(process.env[envVar])}: expected true or false (also 1/0, yes/no, on/off)`);
+    cmd.setOptionValueWithSource(opt.attributeName(), value, 'env');
+  });
+  return cmd;
+}
+
 /** Environment variables phoenix-controller reads that have no flag (docs/reference/controller.md lists them). */
 export const CONTROLLER_ENVIRONMENT = [
   { name: 'PHOENIX_PVE_URL', description: 'the Proxmox VE API to converge, https://HOST:8006; unset: phoenix runs the built-in pvesim in-process and converges against it' },
@@ -63,7 +81,7 @@ export const CONTROLLER_ENVIRONMENT = [
 /** The phoenix-controller program (flags, defaults, environment); builds only, parses and runs nothing. */
 export function buildProgram(): Command {
   const collect = (v: string, prev: string[]) => [...prev, v];
-  return new Command('phoenix-controller')
+  const program = new Command('phoenix-controller')
     .description('Converge Proxmox VE to the manifests in a directory, continuously')
     .addOption(new Option('--manifests <dir>', 'directory of manifests to watch').env('PHOENIX_MANIFESTS').default('./manifests'))
     .addOption(new Option('--state-dir <dir>', 'where status, events, locks and CA keys live').env('PHOENIX_STATE_DIR').default('./.state'))
@@ -85,6 +103,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--dnsmasq-pid-file <file>', 'dnsmasq pid file: SIGHUP after the hosts file changed').env('PHOENIX_DNSMASQ_PID_FILE'))
     .addOption(new Option('--traefik-file <file>', 'Traefik file-provider routes for spec.services (needs --domain)').env('PHOENIX_TRAEFIK_FILE'))
     .showHelpAfterError();
+  strictBooleanEnv(program, 'prune');
+  return strictBooleanEnv(program, 'allow-host-commands');
 }
 
 function durationFlag(name: string, value: string, allowZero = false): number {

@@ -102,6 +102,11 @@ export const PATTERNS = {
   tag: '^[a-z0-9_][a-z0-9_+.-]*$',
   /** Absolute path without ',', '=', ';', '%', whitespace, NUL or '..' segments. */
   absPath: `^${NO_DOTDOT}/[^,=;%\\s\\u0000]*$`,
+  /**
+   * A URL path prefix for a service's route: unreserved characters, ':', '@', '+' and '/'. No
+   * backquote, quote, parenthesis, '|' or '&': it is written into a Traefik rule as PathPrefix(`...`).
+   */
+  urlPath: '^/[A-Za-z0-9._~:@+/-]*$',
   /** A file path for certificate output (relative to the operator's cert dir, or absolute). */
   filePath: `^${NO_DOTDOT}[A-Za-z0-9_./-]+$`,
   snapshot: '^[a-zA-Z][a-zA-Z0-9_-]{1,39}$',
@@ -151,13 +156,14 @@ export const S = {
   diskSize: str(PATTERNS.diskSize, 'a size: a positive integer followed by M, G or T, such as 16G'),
   tag: str(PATTERNS.tag, "a tag: lowercase letters, digits, '_', '+', '.', '-'"),
   absPath: str(PATTERNS.absPath, "an absolute path without ',', '=', ';', '%', whitespace or '..' segments", { maxLength: 4096 }),
+  urlPath: str(PATTERNS.urlPath, "a URL path such as /health: letters, digits, '.', '_', '~', ':', '@', '+', '-' and '/'", { maxLength: 1024 }),
   filePath: str(PATTERNS.filePath, "a file path of letters, digits, '_', '.', '/', '-' without '..' segments", { maxLength: 4096 }),
   snapshot: str(PATTERNS.snapshot, "a snapshot name: a letter, then letters, digits, '_', '-', 2 to 40 characters"),
   vztmpl: str(PATTERNS.vztmpl, 'a container template volume such as local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst'),
   importImage: str(PATTERNS.importImage, 'an import volume such as local:import/noble-server-cloudimg-amd64.img'),
   vmSlot: str(PATTERNS.vmSlot, 'a disk slot: scsi0-30, virtio0-15, sata0-5 or ide0-3'),
   proto: str(PATTERNS.proto, "a protocol name such as tcp, udp, icmp, or a number"),
-  fwAddr: str(PATTERNS.fwAddr, 'an address, CIDR, range a-b or comma list of those, an +ipset or an alias', { maxLength: 512 }),
+  fwAddr: { ...str(PATTERNS.fwAddr, 'an address, CIDR, range a-b or comma list of those, an +ipset or an alias', { maxLength: 512 }), format: 'fw-addr' },
   ports: str(PATTERNS.ports, "a port, a range a:b, or a comma list of those"),
   fwIface: str(PATTERNS.fwIface, 'a guest interface key such as net0'),
   freeText: str(PATTERNS.freeText, 'any text except NUL', { maxLength: 8192 }),
@@ -383,7 +389,7 @@ export const serviceSchema: JSONSchemaType<Service> = {
     name: doc(S.dnsLabel, 'Service name; the DNS name is `<name>.<domain>`.'),
     port: doc(S.port, 'Port the service listens on inside the guest.'),
     protocol: opt(doc({ type: 'string', enum: ['http', 'https', 'tcp', 'udp'] }, 'How Traefik routes to it: an HTTP router for http/https, a TCP or UDP router otherwise; `http` when left out.')),
-    path: opt(doc(S.absPath, 'Path prefix the HTTP route matches (`PathPrefix`); the whole host when left out.')),
+    path: opt(doc(S.urlPath, 'Path prefix the HTTP route matches (`PathPrefix`); the whole host when left out.')),
     tls: opt(doc(S.bool, "Terminate TLS at Traefik with a certificate from the fleet's CA.")),
   } satisfies Record<keyof Service, unknown>,
 };
@@ -568,6 +574,21 @@ export function checkUnique<T>(items: T[] | undefined, key: (t: T) => string, pa
     else seen.set(k, i);
   });
   return issues;
+}
+
+/** phoenix's own ownership line (controller/plan/desired.ts writes it); a manifest may not spell one. */
+const MARKER_LINE = /^\s*managed-by:\s*phoenix\b/im;
+
+export function checkDescription(description: string | undefined): Issue[] {
+  if (description === undefined) return [];
+  let decoded = description;
+  try {
+    decoded = decodeURIComponent(description);
+  } catch {
+    /* not percent-encoded */
+  }
+  if (!MARKER_LINE.test(description) && !MARKER_LINE.test(decoded)) return [];
+  return [{ path: ['spec', 'description'], message: "must not contain a 'managed-by: phoenix' line: phoenix writes that line itself to mark the guests it owns" }];
 }
 
 export function checkStartup(startup: Startup | undefined): Issue[] {

@@ -53,6 +53,26 @@ ajv.addFormat('ipv6-cidr-or-keyword', (s: string) => {
   return rest.length === 0 && prefix !== undefined && isIPv6(addr ?? '') && Number(prefix) <= 128;
 });
 
+/** One element of a firewall address list: an address, a CIDR or a range a-b; its IP family or 0. */
+function fwAddrElement(e: string): 4 | 6 | 0 {
+  const [from, to, ...more] = e.split('-');
+  if (more.length) return 0;
+  const [addr, prefix, ...rest] = (from ?? '').split('/');
+  const v = isIP(addr ?? '');
+  if (!v || rest.length || (prefix !== undefined && (!/^[0-9]{1,3}$/.test(prefix) || Number(prefix) > (v === 4 ? 32 : 128)))) return 0;
+  if (to !== undefined && (prefix !== undefined || isIP(to) !== v)) return 0;
+  return v as 4 | 6;
+}
+
+// The firewall's address spec: an alias or ipset name, or a list of addresses/CIDRs of one family
+// (a range a-b only on its own). The pattern keeps separators out; this checks each address.
+ajv.addFormat('fw-addr', (s: string) => {
+  if (/^(\+|dc\/|guest\/)?[a-zA-Z][a-zA-Z0-9_-]*$/.test(s)) return true;
+  const items = s.split(',');
+  const families = new Set(items.map(fwAddrElement));
+  return !families.has(0) && families.size === 1 && (items.length === 1 || !s.includes('-'));
+});
+
 function define<R extends AnyResource>(
   d: Pick<KindDefinition<R>, 'kind' | 'check' | 'defaults'> & { typedSchema: JSONSchemaType<ManifestOf<R>> },
 ): KindDefinition<R> {

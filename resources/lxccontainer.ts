@@ -7,6 +7,7 @@ import {
   S,
   checkMountPoints,
   checkSource,
+  checkDescription,
   checkStartup,
   checkUnique,
   doc,
@@ -62,6 +63,7 @@ export function checkLxcContainer(r: LxcContainer): Issue[] {
     ...checkSource(s.source, true),
     ...checkMountPoints(s.mountPoints),
     ...checkStartup(s.startup),
+    ...checkDescription(s.description),
     ...checkUnique(s.networks, (n) => n.name, ['spec', 'networks'], 'name', 'interface name'),
     ...checkUnique(s.services, (x) => x.name, ['spec', 'services'], 'name', 'service name'),
   ];

@@ -6,6 +6,7 @@ import {
   LXC_OSTYPES,
   S,
   VM_OSTYPES,
+  checkDescription,
   checkStartup,
   checkUnique,
   cloudInitSchema,
@@ -60,7 +61,7 @@ const QEMU_ONLY = ['image', 'disk', 'vmNetworks', 'cloudInit', 'agent'] as const
 
 export function checkTemplate(r: Template): Issue[] {
   const s = r.spec;
-  const issues: Issue[] = [...checkStartup(s.startup)];
+  const issues: Issue[] = [...checkStartup(s.startup), ...checkDescription(s.description)];
   const lxc = s.type === 'lxc';
   const an = lxc ? 'an lxc' : 'a qemu';
   const [needed, forbidden] = lxc ? [['ostemplate', 'rootfs'] as const, QEMU_ONLY] : [['image', 'disk'] as const, LXC_ONLY];

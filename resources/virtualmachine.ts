@@ -6,6 +6,7 @@ import {
   S,
   VM_OSTYPES,
   checkSource,
+  checkDescription,
   checkStartup,
   checkUnique,
   cloudInitSchema,
@@ -54,6 +55,7 @@ export function checkVirtualMachine(r: VirtualMachine): Issue[] {
   const issues = [
     ...checkSource(s.source, false),
     ...checkStartup(s.startup),
+    ...checkDescription(s.description),
     ...checkUnique(s.disks, (d) => d.slot, ['spec', 'disks'], 'slot', 'disk slot'),
     ...checkUnique(s.services, (x) => x.name, ['spec', 'services'], 'name', 'service name'),
   ];
