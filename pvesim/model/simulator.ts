@@ -169,11 +169,16 @@ export class Simulator {
   private digests = new Map<number, string>();
   /** Per-guest figures derived from the config (for list answers), dropped whenever the guest changes. */
   private derived = new Map<number, { maxmem: number; maxcpu: number; maxdisk: number; name: string }>();
-  /** Per-guest /cluster/resources row as JSON without its closing `uptime` (which ticks), same lifetime. */
-  private rowJson = new Map<number, string>();
-  /** Bumped on every change; with the current second it keys the whole-answer cache below. */
+  /** Per-guest /cluster/resources row as UTF-8 JSON up to its value of `uptime` (which ticks), same lifetime. */
+  private rowHead = new Map<number, Buffer>();
+  /** Bumped on every change of a guest; with the current second it keys the answer caches below. */
   private stateVersion = 0;
-  private resourcesCache = new Map<string, { version: number; second: number; json: string }>();
+  /** All guests' rows, comma-separated, for one state and second (shared by the answers that list guests). */
+  private guestRows?: { version: number; second: number; bytes: Buffer };
+  /** Whole /cluster/resources bodies by type, valid while their guest rows and other rows are unchanged. */
+  private resourcesCache = new Map<string, { version: number; second: number; others: string; body: Buffer }>();
+  /** Memory of running guests per node, for one state. */
+  private nodeMem?: { version: number; used: Map<string, number> };
   private timers = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
   private closed = false;
   private agentPid = 1000;
@@ -235,9 +240,23 @@ export class Simulator {
     if (g) {
       this.digests.delete(g.vmid);
       this.derived.delete(g.vmid);
-      this.rowJson.delete(g.vmid);
+      this.rowHead.delete(g.vmid);
     }
     this.onChange();
+  }
+
+  /**
+   * Drop every figure cached per guest (digests, list figures, /cluster/resources rows): for code
+   * that changes guests without going through the model's operations, e.g. restoring saved state.
+   */
+  invalidate(): void {
+    this.digests.clear();
+    this.derived.clear();
+    this.rowHead.clear();
+    this.guestRows = undefined;
+    this.resourcesCache.clear();
+    this.nodeMem = undefined;
+    this.stateVersion++;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -423,9 +442,12 @@ export class Simulator {
   }
 
   private nodeMemUsed(node: string): number {
-    let used = 3 * GiB;
-    for (const g of this.guests.values()) if (g.node === node && g.status === 'running') used += this.memoryMiB(g) * MiB;
-    return used;
+    if (this.nodeMem?.version !== this.stateVersion) {
+      const used = new Map<string, number>();
+      for (const g of this.guests.values()) if (g.status === 'running') used.set(g.node, (used.get(g.node) ?? 0) + this.derivedOf(g).maxmem);
+      this.nodeMem = { version: this.stateVersion, used };
+    }
+    return 3 * GiB + (this.nodeMem.used.get(node) ?? 0);
   }
 
   private nodeEntry(n: NodeState): Record<string, unknown> {
@@ -551,33 +573,69 @@ export class Simulator {
     return out;
   }
 
-  /**
-   * The /cluster/resources answer body `{"data":[...]}`, fast at tens of thousands of guests: each
-   * guest's row is serialised once per change and only its uptime is spliced in; the whole body is
-   * reused within the same second while nothing changes (the same string, so encoders can cache).
-   */
-  clusterResourcesJson(type?: string): string {
-    // the answer only changes with the state or, through uptimes, with the second
-    const second = Math.floor(Date.now() / 1000);
-    const hit = this.resourcesCache.get(type ?? '');
-    if (hit && hit.version === this.stateVersion && hit.second === second) return hit.json;
-    const parts: string[] = [];
-    if (!type || type === 'vm') {
-      for (const g of this.guests.values()) {
-        let row = this.rowJson.get(g.vmid);
-        if (row === undefined) {
-          const r = this.guestResource(g);
-          delete r.uptime;
-          row = JSON.stringify(r).slice(0, -1);
-          this.rowJson.set(g.vmid, row);
-        }
-        parts.push(`${row},"uptime":${this.uptime(g)}}`);
-      }
+  /** A guest's row as UTF-8 JSON up to the value of its `uptime`, which goes last: `{"id":...,"uptime":`. */
+  private rowHeadOf(g: Guest): Buffer {
+    let head = this.rowHead.get(g.vmid);
+    if (head === undefined) {
+      const r = this.guestResource(g);
+      delete r.uptime;
+      // unpooled: a pooled slice would keep its whole 8 KiB slab alive for as long as the row lives
+      const text = `${JSON.stringify(r).slice(0, -1)},"uptime":`;
+      head = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+      head.write(text);
+      this.rowHead.set(g.vmid, head);
     }
-    for (const r of this.clusterResources(type, false)) parts.push(JSON.stringify(r));
-    const json = `{"data":[${parts.join(',')}]}`;
-    this.resourcesCache.set(type ?? '', { version: this.stateVersion, second, json });
-    return json;
+    return head;
+  }
+
+  /** Every guest's row, comma-separated, with uptimes as of `second`: rebuilt by copying cached rows. */
+  private guestRowBytes(second: number): Buffer {
+    const hit = this.guestRows;
+    if (hit && hit.version === this.stateVersion && hit.second === second) return hit.bytes;
+    const heads: Buffer[] = [];
+    const uptimes: string[] = [];
+    let size = 0;
+    for (const g of this.guests.values()) {
+      const head = this.rowHeadOf(g);
+      const uptime = String(this.uptime(g));
+      heads.push(head);
+      uptimes.push(uptime);
+      size += head.length + uptime.length + 2; // the closing brace and a comma
+    }
+    const bytes = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (let i = 0; i < heads.length; i++) {
+      if (i > 0) bytes[at++] = 0x2c; // ,
+      bytes.set(heads[i]!, at);
+      at += heads[i]!.length;
+      at += bytes.write(uptimes[i]!, at, 'latin1');
+      bytes[at++] = 0x7d; // }
+    }
+    this.guestRows = { version: this.stateVersion, second, bytes: bytes.subarray(0, at) };
+    return this.guestRows.bytes;
+  }
+
+  /**
+   * The /cluster/resources answer body `{"data":[...]}` as UTF-8, fast at tens of thousands of guests:
+   * each guest's row is serialised once per change of the guest and copied in with its uptime, once a
+   * second; the few node and storage rows are computed on every call, and the whole body is reused
+   * while all rows stay the same.
+   */
+  clusterResourcesBody(type?: string): Buffer {
+    // guest rows only change with the state or, through uptimes, with the second
+    const second = Math.floor(Date.now() / 1000);
+    const others = this.clusterResources(type, false).map((r) => JSON.stringify(r)).join(',');
+    const key = type ?? '';
+    const hit = this.resourcesCache.get(key);
+    if (hit && hit.version === this.stateVersion && hit.second === second && hit.others === others) return hit.body;
+    const guests = !type || type === 'vm' ? this.guestRowBytes(second) : Buffer.alloc(0);
+    const tail = `${guests.length && others ? ',' : ''}${others}]}`;
+    const body = Buffer.allocUnsafe(9 + guests.length + Buffer.byteLength(tail));
+    body.write('{"data":[');
+    body.set(guests, 9);
+    body.write(tail, 9 + guests.length);
+    this.resourcesCache.set(key, { version: this.stateVersion, second, others, body });
+    return body;
   }
 
   nextId(vmid?: string): string {
@@ -911,9 +969,15 @@ export class Simulator {
         for (const [k, v] of disks) {
           const m = /^([^:]+):/.exec(v);
           const pool = m ? this.pool(node, m[1]!) : undefined;
-          if (pool) await this.withStorageLock(pool, async () => void (g.conf[k] = this.allocDiskValue(g, k, v)));
-          else g.conf[k] = v;
-          this.changed(g);
+          if (pool) {
+            await this.withStorageLock(pool, async () => {
+              g.conf[k] = this.allocDiskValue(g, k, v);
+              this.changed(g);
+            });
+          } else {
+            g.conf[k] = v;
+            this.changed(g);
+          }
         }
         t.log(`extracting archive '/var/lib/vz/template/cache/${ostemplate.split('/').pop()}'`);
         await t.work(DURATIONS.vzcreate);
@@ -958,14 +1022,17 @@ export class Simulator {
           if (pool) {
             await this.withStorageLock(pool, async () => {
               g.conf[k] = this.allocDiskValue(g, k, v);
+              this.changed(g);
               if (importFrom) {
                 t.log(`importing disk '${importFrom}' to VM ${vmid} ...`);
                 await t.work(DURATIONS.copyPerGiB * (this.diskSize(g.conf[k]!) / GiB));
                 t.log(`Successfully imported disk as '${k}:${diskVolume(g.conf[k]!)}'`);
               }
             });
-          } else g.conf[k] = v;
-          this.changed(g);
+          } else {
+            g.conf[k] = v;
+            this.changed(g);
+          }
         }
         await t.work(DURATIONS.qmcreate);
         await this.clearLock(g);
@@ -1111,6 +1178,7 @@ export class Simulator {
           await t.work(DURATIONS.stop);
           g.status = 'stopped';
           delete g.startedAtMs;
+          this.changed(g);
         }
         await t.work(DURATIONS.destroy);
         for (const d of this.guestDisks(g)) {
