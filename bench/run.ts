@@ -1,7 +1,8 @@
 // `npm run bench`: runs the benchmarks in-process against pvesim with the real controller runtime and
 // writes bench/results.md (also printed). Measured figures only: nothing here asserts. BENCH_QUICK=1
 // runs smaller sizes. Figures: converge makespan vs. the lower bound and vs. one-by-one, steady-state
-// resync cost, manifest-save-to-first-write latency, pvesim throughput.
+// resync cost, manifest-save-to-first-write latency, pvesim throughput. `npm run bench -- SECTION...`
+// runs only the named sections (example, fleet, resync, edit, pvesim) and prints without writing the file.
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdirSync, mkdtempSync, readdirSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +19,10 @@ import { keyOf, type ResourceKey } from '../controller/types.js';
 import { benchPvesim } from './pvesim.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
+const SECTIONS = ['example', 'fleet', 'resync', 'edit', 'pvesim'] as const;
+const selected = process.argv.slice(2);
+for (const s of selected) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`unknown bench section '${s}': expected one of ${SECTIONS.join(', ')}`);
+const runs = (s: (typeof SECTIONS)[number]) => selected.length === 0 || selected.includes(s);
 const TIME_SCALE = QUICK ? 0.02 : 0.1; // wall seconds per simulated second
 const POLLING = { initialMs: 10, maxMs: 40, factor: 1.5 };
 const LIMITS = { perNode: 2, perStorage: 1 }; // the controller defaults, stated for the lower bound
@@ -309,38 +314,46 @@ const started = Date.now();
 const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
 console.error(`machine: ${machine}${QUICK ? ' (BENCH_QUICK)' : ''}`);
 
-// the example fleet needs its storages; templates on local, guests on quickOS-*
-const exampleDir = mkdtempSync(join(tmpdir(), 'phoenix-bench-example-'));
-for (const f of readdirSync(join(repo, 'manifests'))) if (f.endsWith('.yaml')) copyFileSync(join(repo, 'manifests', f), join(exampleDir, f));
-mkdirSync(exampleDir, { recursive: true });
-const bigStorage = (name: string, type: StorageSpec['type'] = 'lvmthin'): StorageSpec => ({ name, type, content: ['images', 'rootdir'], sizeGiB: 100_000 });
-await benchConverge('example fleet', exampleDir, ['pve'], [bigStorage('quickOS-lxc-disks'), bigStorage('quickOS-vm-disks'), bigStorage('fastData-shared-bulk-data')], 120_000);
-rmSync(exampleDir, { recursive: true, force: true });
+if (runs('example')) {
+  // the example fleet needs its storages; templates on local, guests on quickOS-*
+  const exampleDir = mkdtempSync(join(tmpdir(), 'phoenix-bench-example-'));
+  for (const f of readdirSync(join(repo, 'manifests'))) if (f.endsWith('.yaml')) copyFileSync(join(repo, 'manifests', f), join(exampleDir, f));
+  mkdirSync(exampleDir, { recursive: true });
+  const bigStorage = (name: string, type: StorageSpec['type'] = 'lvmthin'): StorageSpec => ({ name, type, content: ['images', 'rootdir'], sizeGiB: 100_000 });
+  await benchConverge('example fleet', exampleDir, ['pve'], [bigStorage('quickOS-lxc-disks'), bigStorage('quickOS-vm-disks'), bigStorage('fastData-shared-bulk-data')], 120_000);
+  rmSync(exampleDir, { recursive: true, force: true });
+}
 
-const fleetN = QUICK ? 40 : 200;
-const fleet = generatedFleet(fleetN);
-await benchConverge(`generated fleet (${fleetN} clones of 2 templates, 4 storages)`, fleet, ['pve'], STORAGES(4), 300_000);
-rmSync(fleet, { recursive: true, force: true });
+if (runs('fleet')) {
+  const fleetN = QUICK ? 40 : 200;
+  const fleet = generatedFleet(fleetN);
+  await benchConverge(`generated fleet (${fleetN} clones of 2 templates, 4 storages)`, fleet, ['pve'], STORAGES(4), 300_000);
+  rmSync(fleet, { recursive: true, force: true });
+}
 
-await benchResync(QUICK ? 200 : 1000, 120_000);
-if (!QUICK) await benchResync(10_000, 150_000);
+if (runs('resync')) {
+  await benchResync(QUICK ? 200 : 1000, 120_000);
+  if (!QUICK) await benchResync(10_000, 150_000);
+}
 
-await benchEditLatency(QUICK ? 8 : 30);
+if (runs('edit')) await benchEditLatency(QUICK ? 8 : 30);
 
-for (const f of await benchPvesim({ guests: QUICK ? 2000 : 10_000, seconds: QUICK ? 1 : 4 })) {
-  const target = f.target === undefined ? '' : `${f.unit === 'MiB' ? '<' : '≥'} ${f.target} ${f.unit}`;
-  row(f.name, `${f.value} ${f.unit}`.trim(), target, f.target === undefined ? '' : f.ok ? 'met' : 'gap');
+if (runs('pvesim')) {
+  for (const f of await benchPvesim({ guests: QUICK ? 2000 : 10_000, seconds: QUICK ? 1 : 4 })) {
+    const target = f.target === undefined ? '' : `${f.unit === 'MiB' ? '<' : '≥'} ${f.target} ${f.unit}`;
+    row(f.name, `${f.value} ${f.unit}`.trim(), target, f.target === undefined ? '' : f.ok ? 'met' : 'gap');
+  }
 }
 
 const md = [
   '# Benchmark results',
   '',
-  `Machine: ${machine}. Load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}. Run took ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? ' (BENCH_QUICK=1)' : ''}, ${new Date().toISOString()}.`,
+  `Machine: ${machine}. Load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}. Run took ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? ' (BENCH_QUICK=1)' : ''}${selected.length ? ` (only ${selected.join(', ')})` : ''}, ${new Date().toISOString()}.`,
   '',
   '| benchmark | figure | target | met/gap |',
   '|---|---|---|---|',
   ...rows.map((r) => `| ${r.name} | ${r.figure} | ${r.target} | ${r.verdict} |`),
   '',
 ].join('\n');
-if (!QUICK) writeFileSync(join(repo, 'bench', 'results.md'), md);
+if (!QUICK && selected.length === 0) writeFileSync(join(repo, 'bench', 'results.md'), md);
 console.log(md);
