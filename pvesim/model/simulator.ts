@@ -619,7 +619,8 @@ export class Simulator {
    * The /cluster/resources answer body `{"data":[...]}` as UTF-8, fast at tens of thousands of guests:
    * each guest's row is serialised once per change of the guest and copied in with its uptime, once a
    * second; the few node and storage rows are computed on every call, and the whole body is reused
-   * while all rows stay the same.
+   * while all rows stay the same. Guest uptimes are those of the second's first answer (Proxmox
+   * itself serves these figures from pvestatd's periodic updates, not live).
    */
   clusterResourcesBody(type?: string): Buffer {
     // guest rows only change with the state or, through uptimes, with the second
