@@ -132,6 +132,8 @@ export class SimulatorClosed extends Error {
   override name = 'SimulatorClosed';
 }
 
+/** How every /cluster/resources answer starts. */
+const PREFIX = '{"data":[';
 const label = (t: GuestType): 'CT' | 'VM' => (t === 'lxc' ? 'CT' : 'VM');
 const confPath = (node: string, t: GuestType, vmid: number) => `nodes/${node}/${t === 'lxc' ? 'lxc' : 'qemu-server'}/${vmid}.conf`;
 const lockPath = (t: GuestType, vmid: number) => (t === 'lxc' ? `/run/lock/lxc/pve-config-${vmid}.lock` : `/var/lock/qemu-server/lock-${vmid}.conf`);
@@ -173,8 +175,16 @@ export class Simulator {
   private rowHead = new Map<number, Buffer>();
   /** Bumped on every change of a guest; with the current second it keys the answer caches below. */
   private stateVersion = 0;
-  /** All guests' rows, comma-separated, for one state and second (shared by the answers that list guests). */
-  private guestRows?: { version: number; second: number; bytes: Buffer };
+  /**
+   * The type=vm answer for one state and second (the all-types answer starts with it): row i of the
+   * guests in `order` starts at `starts[i]` and ends with a comma (the last with `]`), so that the next
+   * state or second can be built by copying the rows that did not change.
+   */
+  private guestRows?: { version: number; second: number; members: number; order: Guest[]; starts: Uint32Array; buf: Buffer };
+  /** Guests changed since guestRows was built. */
+  private dirtyRows = new Set<number>();
+  /** Bumped whenever a guest is added or removed (the order of rows changes). */
+  private members = 0;
   /** Whole /cluster/resources bodies by type, valid while their guest rows and other rows are unchanged. */
   private resourcesCache = new Map<string, { version: number; second: number; others: string; body: Buffer }>();
   /** Memory of running guests per node, for one state. */
@@ -241,8 +251,15 @@ export class Simulator {
       this.digests.delete(g.vmid);
       this.derived.delete(g.vmid);
       this.rowHead.delete(g.vmid);
+      this.dirtyRows.add(g.vmid);
     }
     this.onChange();
+  }
+
+  /** A guest came or went: the next /cluster/resources rows are built afresh, in the new order. */
+  private membersChanged(): void {
+    this.members++;
+    this.dirtyRows.clear();
   }
 
   /**
@@ -254,6 +271,7 @@ export class Simulator {
     this.derived.clear();
     this.rowHead.clear();
     this.guestRows = undefined;
+    this.membersChanged();
     this.resourcesCache.clear();
     this.nodeMem = undefined;
     this.stateVersion++;
@@ -588,31 +606,66 @@ export class Simulator {
     return head;
   }
 
-  /** Every guest's row, comma-separated, with uptimes as of `second`: rebuilt by copying cached rows. */
+  /**
+   * The type=vm answer `{"data":[row,...]}`, with uptimes as of `second`. Built from the previous one
+   * when no guest came or went: only the rows of guests changed since, and (in a new second) of running
+   * guests, whose uptimes tick, are written again; the rest are copied over in runs. One new buffer
+   * each time (an answer still being sent is never touched).
+   */
   private guestRowBytes(second: number): Buffer {
-    const hit = this.guestRows;
-    if (hit && hit.version === this.stateVersion && hit.second === second) return hit.bytes;
+    const prev = this.guestRows;
+    if (prev && prev.version === this.stateVersion && prev.second === second) return prev.buf;
+    const patch = prev !== undefined && prev.members === this.members && prev.order.length === this.guests.size && this.dirtyRows.size <= prev.order.length / 4;
+    const order = patch ? prev.order : [...this.guests.values()];
+    const n = order.length;
+    const newSecond = !patch || prev.second !== second;
+    // rows to write: their index, head and uptime; the others are copied from the previous answer
+    const redo: number[] = [];
     const heads: Buffer[] = [];
     const uptimes: string[] = [];
-    let size = 0;
-    for (const g of this.guests.values()) {
+    // `{"data":[`, then `row,` per guest, the last comma becoming `]` and followed by `}`
+    let size = patch ? prev.starts[n]! : PREFIX.length;
+    for (let i = 0; i < n; i++) {
+      const g = order[i]!;
+      if (patch && !this.dirtyRows.has(g.vmid) && !(newSecond && g.status === 'running')) continue;
       const head = this.rowHeadOf(g);
       const uptime = String(this.uptime(g));
+      redo.push(i);
       heads.push(head);
       uptimes.push(uptime);
-      size += head.length + uptime.length + 2; // the closing brace and a comma
+      size += head.length + uptime.length + 2 - (patch ? prev.starts[i + 1]! - prev.starts[i]! : 0);
     }
-    const bytes = Buffer.allocUnsafe(size);
-    let at = 0;
-    for (let i = 0; i < heads.length; i++) {
-      if (i > 0) bytes[at++] = 0x2c; // ,
-      bytes.set(heads[i]!, at);
-      at += heads[i]!.length;
-      at += bytes.write(uptimes[i]!, at, 'latin1');
-      bytes[at++] = 0x7d; // }
+    const buf = Buffer.allocUnsafe(size + (n > 0 ? 1 : 2));
+    const starts = new Uint32Array(n + 1);
+    let at = buf.write(PREFIX, 0, 'latin1');
+    let next = 0; // the first row not yet placed
+    const copyUpTo = (end: number) => {
+      if (!patch || next >= end) return;
+      const from = prev.starts[next]!;
+      const shift = at - from;
+      for (let r = next; r < end; r++) starts[r] = prev.starts[r]! + shift;
+      buf.set(prev.buf.subarray(from, prev.starts[end]!), at);
+      at += prev.starts[end]! - from;
+    };
+    for (let j = 0; j < redo.length; j++) {
+      const i = redo[j]!;
+      copyUpTo(i);
+      starts[i] = at;
+      buf.set(heads[j]!, at);
+      at += heads[j]!.length;
+      at += buf.write(uptimes[j]!, at, 'latin1');
+      buf[at++] = 0x7d; // }
+      buf[at++] = 0x2c; // ,
+      next = i + 1;
     }
-    this.guestRows = { version: this.stateVersion, second, bytes: bytes.subarray(0, at) };
-    return this.guestRows.bytes;
+    copyUpTo(n);
+    starts[n] = at;
+    if (n > 0) buf[at - 1] = 0x5d; // ] in place of the last comma
+    else buf[at++] = 0x5d;
+    buf[at] = 0x7d; // }
+    this.dirtyRows.clear();
+    this.guestRows = { version: this.stateVersion, second, members: this.members, order, starts, buf };
+    return buf;
   }
 
   /**
@@ -625,16 +678,19 @@ export class Simulator {
   clusterResourcesBody(type?: string): Buffer {
     // guest rows only change with the state or, through uptimes, with the second
     const second = Math.floor(Date.now() / 1000);
+    if (type === 'vm') return this.guestRowBytes(second);
     const others = this.clusterResources(type, false).map((r) => JSON.stringify(r)).join(',');
     const key = type ?? '';
     const hit = this.resourcesCache.get(key);
     if (hit && hit.version === this.stateVersion && hit.second === second && hit.others === others) return hit.body;
-    const guests = !type || type === 'vm' ? this.guestRowBytes(second) : Buffer.alloc(0);
-    const tail = `${guests.length && others ? ',' : ''}${others}]}`;
-    const body = Buffer.allocUnsafe(9 + guests.length + Buffer.byteLength(tail));
-    body.write('{"data":[');
-    body.set(guests, 9);
-    body.write(tail, 9 + guests.length);
+    // all types: the guests' answer up to its closing `]}`, then the others
+    const guests = type ? undefined : this.guestRowBytes(second);
+    const rows = guests && guests.length > PREFIX.length + 2 ? guests.subarray(PREFIX.length, guests.length - 2) : Buffer.alloc(0);
+    const tail = `${rows.length && others ? ',' : ''}${others}]}`;
+    const body = Buffer.allocUnsafe(PREFIX.length + rows.length + Buffer.byteLength(tail));
+    body.write(PREFIX, 0, 'latin1');
+    body.set(rows, PREFIX.length);
+    body.write(tail, PREFIX.length + rows.length);
     this.resourcesCache.set(key, { version: this.stateVersion, second, others, body });
     return body;
   }
@@ -888,6 +944,7 @@ export class Simulator {
   private newGuest(vmid: number, type: GuestType, node: string, conf: Config): Guest {
     const g: Guest = { vmid, type, node, conf, pending: {}, pendingDelete: [], status: 'stopped', snapshots: {}, firewall: { options: {}, rules: [] } };
     this.guests.set(vmid, g);
+    this.membersChanged();
     this.changed(g);
     return g;
   }
@@ -905,7 +962,10 @@ export class Simulator {
         }
       }
     }
-    if (this.guests.get(g.vmid) === g) this.guests.delete(g.vmid);
+    if (this.guests.get(g.vmid) === g) {
+      this.guests.delete(g.vmid);
+      this.membersChanged();
+    }
     this.changed(g);
   }
 
