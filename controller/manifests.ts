@@ -2,7 +2,7 @@
 // Errors are per document: one bad document never stops the good ones from loading.
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep, isAbsolute } from 'node:path';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import type { Document, Node as YamlNode, Pair } from 'yaml';
 import type { AnyResource, LoadedResource, ObjectRef } from '../resources/types.js';
 import { KINDS } from '../resources/types.js';
@@ -91,6 +91,26 @@ function refOfDoc(doc: Document): ObjectRef | undefined {
   return undefined;
 }
 
+/**
+ * Offset -> 1-based line and column (UTF-16 units, as the parser's offsets), from the text itself:
+ * the parser's own line counter misses the line breaks inside tokens it recovers from, which put
+ * every later error of a broken file on the wrong line.
+ */
+export function linePositions(text: string): (offset: number) => { line: number; col: number } {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: offset - starts[lo]! + 1 };
+  };
+}
+
 function yamlMessage(code: string, message: string, text: string, pos: [number, number]): string {
   if (code === 'DUPLICATE_KEY') {
     const key = text.slice(pos[0], pos[0] + 256).split(/[:\n]/)[0]!.trim();
@@ -118,10 +138,10 @@ function parseText(file: string, text: string): LoadResult {
     errors.push({ file, line: 1, col: 1, path: '', message: `file is ${bytes} bytes, larger than the ${MAX_MANIFEST_BYTES}-byte limit; not loaded` });
     return { resources, errors };
   }
-  const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(text.replace(/^\uFEFF/, ''), { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false, strict: true });
+  const source = text.replace(/^\uFEFF/, '');
+  const parsed = parseAllDocuments(source, { merge: true, uniqueKeys: true, prettyErrors: false, strict: true });
   const docs = Array.isArray(parsed) ? parsed : [];
-  const at = (offset: number) => lineCounter.linePos(offset);
+  const at = linePositions(source);
   if (docs.length > MAX_DOCUMENTS) {
     errors.push({ file, line: 1, col: 1, path: '', message: `file holds ${docs.length} documents, more than the limit of ${MAX_DOCUMENTS}; not loaded` });
     return { resources, errors };
@@ -137,7 +157,7 @@ function parseText(file: string, text: string): LoadResult {
 
     // Name the resource from the syntax tree, which exists even when the document is broken.
     const ref = refOfDoc(doc);
-    for (const p of problems) push(p.pos[0], '', yamlMessage(p.code, p.message, text, p.pos), ref);
+    for (const p of problems) push(p.pos[0], '', yamlMessage(p.code, p.message, source, p.pos), ref);
     // A document whose only problem is a duplicate key still converts: validate it too, so every
     // problem shows at once (it is not loaded). Anything else is not converted at all.
     if (problems.some((p) => p.code !== 'DUPLICATE_KEY')) continue;
