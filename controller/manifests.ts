@@ -116,7 +116,8 @@ function yamlMessage(code: string, message: string, text: string, pos: [number, 
     const key = text.slice(pos[0], pos[0] + 256).split(/[:\n]/)[0]!.trim();
     return key ? `duplicate key '${printable(key)}'` : 'duplicate key';
   }
-  return `YAML: ${message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
+  // the parser quotes the offending source text, which may hold control or bidi characters
+  return `YAML: ${printable(message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''), 200)}`;
 }
 
 /** Parses one file's text: every document in it, each validated on its own. Never throws. */
