@@ -192,6 +192,51 @@ function isInside(root: string, p: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && rel.split(sep)[0] !== '..');
 }
 
+/** The problem with one manifest file, as an error of that file. */
+function fileFailure(file: string, message: string): LoadResult {
+  return { resources: [], errors: [{ file, line: 1, col: 1, path: '', message }] };
+}
+
+/** Where a directory entry leads: itself, or a symlink's target when that lies inside root. */
+async function resolveEntry(root: string, realRoot: string, path: string): Promise<{ target: string } | { error: string }> {
+  if (!(await lstat(path)).isSymbolicLink()) return { target: path };
+  let target: string;
+  try {
+    target = await realpath(path);
+  } catch {
+    return { error: 'broken symlink; skipped' };
+  }
+  return isInside(realRoot, target) ? { target } : { error: `symlink points outside ${root} (to ${target}); not followed` };
+}
+
+const gone = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * Reads and parses one manifest file under root (shown in errors as `shown`), with the directory's
+ * rules: a symlink is followed only when it resolves inside root (one outside, dangling or looping is
+ * an error of that file, never a removal), files over the size limit are not read. Returns null when
+ * there is no such file (removed, or a directory): only then are its resources gone.
+ */
+export async function readManifestFile(
+  root: string,
+  path: string,
+  shown: string,
+  parse: (file: string, text: string) => LoadResult = parseManifestText,
+): Promise<LoadResult | null> {
+  try {
+    const entry = await resolveEntry(root, await realpath(root).catch(() => root), path);
+    if ('error' in entry) return fileFailure(shown, entry.error);
+    const target = entry.target;
+    const st = await stat(target);
+    if (!st.isFile()) return null;
+    if (st.size > MAX_MANIFEST_BYTES) return fileFailure(shown, `file is ${st.size} bytes, larger than the ${MAX_MANIFEST_BYTES}-byte limit; not loaded`);
+    return parse(shown, await readFile(target, 'utf8'));
+  } catch (err) {
+    if (gone(err)) return null;
+    return fileFailure(shown, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 /**
  * Loads every *.yaml / *.yml under dir (recursively, in sorted order; entries starting with '.'
  * are skipped). Symlinks are followed only when they resolve inside dir; others are reported.
@@ -199,7 +244,7 @@ function isInside(root: string, p: string): boolean {
  */
 export async function loadManifests(dir: string): Promise<LoadResult> {
   const out: LoadResult = { resources: [], errors: [] };
-  const fileError = (file: string, message: string) => out.errors.push({ file, line: 1, col: 1, path: '', message });
+  const fileError = (file: string, message: string) => out.errors.push(...fileFailure(file, message).errors);
   let root: string;
   try {
     root = await realpath(dir);
@@ -209,6 +254,11 @@ export async function loadManifests(dir: string): Promise<LoadResult> {
     return out;
   }
   const seen = new Set<string>();
+  const add = (r: LoadResult | null) => {
+    if (!r) return;
+    out.resources.push(...r.resources);
+    out.errors.push(...r.errors);
+  };
 
   async function visit(shown: string, real: string): Promise<void> {
     if (seen.has(real)) return;
@@ -224,34 +274,20 @@ export async function loadManifests(dir: string): Promise<LoadResult> {
       if (name.startsWith('.')) continue;
       const shownPath = join(shown, name);
       const p = join(real, name);
-      let target = p;
       try {
-        const l = await lstat(p);
-        if (l.isSymbolicLink()) {
-          try {
-            target = await realpath(p);
-          } catch {
-            fileError(shownPath, 'broken symlink; skipped');
-            continue;
-          }
-          if (!isInside(root, target)) {
-            fileError(shownPath, `symlink points outside ${dir} (to ${target}); not followed`);
-            continue;
-          }
+        const entry = await resolveEntry(dir, root, p);
+        if ('error' in entry) {
+          fileError(shownPath, entry.error);
+          continue;
         }
+        const target = entry.target;
         const st = await stat(target);
         if (st.isDirectory()) {
           await visit(shownPath, target);
         } else if (st.isFile() && YAML_FILE.test(name)) {
           if (seen.has(target)) continue;
           seen.add(target);
-          if (st.size > MAX_MANIFEST_BYTES) {
-            fileError(shownPath, `file is ${st.size} bytes, larger than the ${MAX_MANIFEST_BYTES}-byte limit; not loaded`);
-            continue;
-          }
-          const r = parseManifestText(shownPath, await readFile(target, 'utf8'));
-          out.resources.push(...r.resources);
-          out.errors.push(...r.errors);
+          add(await readManifestFile(dir, p, shownPath));
         }
       } catch (err) {
         fileError(shownPath, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
