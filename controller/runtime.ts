@@ -397,8 +397,10 @@ export class Runtime implements ControllerView {
         if (!entry.invalid.has(k)) entry.invalid.set(k, e);
       }
       // A file that does not parse cleanly: every resource it declared before is kept as it was.
+      // (Also those it declared before it was deleted and written again, while they await finalizing.)
       if (fileLevel.length) {
-        for (const k of this.files.get(id)?.keys ?? this.restoredKeys.get(id) ?? []) {
+        const removedFromIt = [...this.deleting].filter(([, rec]) => rec.source.file === id).map(([k]) => k);
+        for (const k of [...(this.files.get(id)?.keys ?? this.restoredKeys.get(id) ?? []), ...removedFromIt]) {
           if (entry.keys.has(k)) continue;
           entry.keys.add(k);
           entry.invalid.set(k, fileLevel[0]!);
@@ -445,6 +447,14 @@ export class Runtime implements ControllerView {
     this.invalid = invalid;
 
     const touched = new Set<ResourceKey>();
+    for (const k of invalid.keys()) {
+      const rec = this.deleting.get(k);
+      if (!rec) continue;
+      // declared again (if invalid): no longer removed, it keeps its last valid spec
+      this.deleting.delete(k);
+      this.desired.set(k, rec);
+      touched.add(k);
+    }
     for (const [k, lr] of candidates) {
       const resurrected = this.deleting.get(k);
       const prev = this.desired.get(k) ?? resurrected;

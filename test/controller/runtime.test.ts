@@ -21,7 +21,7 @@ interface Env {
   store: StateStore;
 }
 
-async function boot(dir: string, opts: { prune?: boolean; rec?: FakeReconcilers; concurrency?: number; resyncMs?: number; loader?: ManifestLoader } = {}): Promise<Env> {
+async function boot(dir: string, opts: { prune?: boolean; rec?: FakeReconcilers; concurrency?: number; resyncMs?: number; loader?: ManifestLoader; deletionGraceMs?: number } = {}): Promise<Env> {
   const manifests = join(dir, 'manifests');
   const store = new StateStore(join(dir, 'state'));
   await store.open();
@@ -38,7 +38,7 @@ async function boot(dir: string, opts: { prune?: boolean; rec?: FakeReconcilers;
     prune: opts.prune,
     resyncMs: opts.resyncMs ?? 0,
     debounceMs: 30,
-    deletionGraceMs: 50,
+    deletionGraceMs: opts.deletionGraceMs ?? 50,
     backoff: { baseMs: 20, maxMs: 200, jitter: 0 },
   });
   live.push(rt);
@@ -206,6 +206,26 @@ test('a broken symlink, a symlink out of the directory, or one resource declared
   writeFileSync(vm, doc('VirtualMachine', 'c', { vmid: 200 }));
   await waitFor(() => ready(e.rt, 'VirtualMachine/c'), 3000);
   assert.equal(e.rec.of('finalize'), []);
+  await e.rt.stop();
+  rmSync(dir, { recursive: true });
+});
+
+test('a file deleted and written back broken within the deletion grace keeps its resources (Stalled, never finalized)', async () => {
+  const dir = tmp();
+  fleet(join(dir, 'manifests'));
+  const e = await boot(dir, { prune: true, deletionGraceMs: 1000 });
+  await waitFor(() => ready(e.rt, 'VirtualMachine/c'), 5000);
+  const vm = join(e.manifests, 'vm.yaml');
+  unlinkSync(vm);
+  // the pause is part of the input: longer than the debounce, so the removal is seen on its own
+  await new Promise((r) => setTimeout(r, 150));
+  writeFileSync(vm, 'kind: [\n');
+  await waitFor(() => cond(e.rt, 'VirtualMachine/c')?.reason === 'ManifestInvalid', 3000, 'c Stalled by its broken file');
+  assert.match(cond(e.rt, 'VirtualMachine/c', 'Stalled')!.message, /manifests\/vm\.yaml:\d+:\d+: /);
+  // longer than the deletion grace: still nothing finalized
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.equal(e.rec.of('finalize'), []);
+  assert.is(e.rt.get({ kind: 'VirtualMachine', name: 'c' })?.metadata.generation, 1);
   await e.rt.stop();
   rmSync(dir, { recursive: true });
 });
