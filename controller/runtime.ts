@@ -402,14 +402,16 @@ export class Runtime implements ControllerView {
         entry.valid.delete(k);
         if (!entry.invalid.has(k)) entry.invalid.set(k, e);
       }
-      // A file that does not parse cleanly: every resource it declared before is kept as it was.
-      // (Also those it declared before it was deleted and written again, while they await finalizing.)
-      if (fileLevel.length) {
+      // A file with any error: every resource it declared before is kept as it was, whether the
+      // file does not parse or a document's name no longer reads right (a resource is removed only
+      // by a file that is gone or valid). Also those it declared before it was deleted and written
+      // again, while they await finalizing.
+      if (res.errors.length) {
         const removedFromIt = [...this.deleting].filter(([, rec]) => rec.source.file === id).map(([k]) => k);
         for (const k of [...(this.files.get(id)?.keys ?? this.restoredKeys.get(id) ?? []), ...removedFromIt]) {
           if (entry.keys.has(k)) continue;
           entry.keys.add(k);
-          entry.invalid.set(k, fileLevel[0]!);
+          entry.invalid.set(k, fileLevel[0] ?? res.errors[0]!);
         }
       }
       this.files.set(id, entry);

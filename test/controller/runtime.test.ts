@@ -175,7 +175,7 @@ test('invalid YAML keeps every resource of the file, never finalizes, Stalled na
   rmSync(dir, { recursive: true });
 });
 
-test('a broken symlink, a symlink out of the directory, or one resource declared twice in a file: kept, Stalled at file:line, never finalized', async () => {
+test('a broken symlink, a symlink out of the directory, one resource declared twice, a rename to an invalid document: kept, Stalled at file:line, never finalized', async () => {
   const dir = tmp();
   fleet(join(dir, 'manifests'));
   const e = await boot(dir, { prune: true });
@@ -186,6 +186,8 @@ test('a broken symlink, a symlink out of the directory, or one resource declared
     ['dangling symlink', () => (unlinkSync(vm), symlinkSync(join(dir, 'nowhere.yaml'), vm)), /manifests\/vm\.yaml:1:1: broken symlink/],
     ['symlink outside', () => (writeFileSync(join(dir, 'outside.yaml'), doc('VirtualMachine', 'c', { vmid: 201 })), unlinkSync(vm), symlinkSync(join(dir, 'outside.yaml'), vm)), /manifests\/vm\.yaml:1:1: symlink points outside/],
     ['declared twice', () => (unlinkSync(vm), writeFileSync(vm, [doc('VirtualMachine', 'c', { vmid: 200 }), doc('VirtualMachine', 'c', { vmid: 202 })].join('---\n'))), /vm\.yaml:6:1: metadata\.name: VirtualMachine\/c is declared more than once \(.*vm\.yaml:1, .*vm\.yaml:6\)/],
+    // the file's only document now names another resource, and is invalid: no removal either
+    ['renamed and invalid', () => (unlinkSync(vm), writeFileSync(vm, doc('VirtualMachine', 'c2', { vmid: 200, invalid: true }))), /manifests\/vm\.yaml:1:1: spec\.invalid: must not be true/],
   ];
   for (const [what, change, want] of cases) {
     // each from a valid file (the watcher may not report one symlink replacing another; a resync would)

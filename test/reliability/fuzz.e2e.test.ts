@@ -148,8 +148,8 @@ interface Expectation {
 
 /**
  * The loader's verdict on the directory as it is now, per resource, as the runtime applies it: a
- * resource is invalid when its document is (or is declared twice, or its file is broken and no longer
- * yields it), or when the set checks fail for it against the valid resources plus the last good
+ * resource is invalid when its document is (or is declared twice, or its file has errors and no
+ * longer yields it), or when the set checks fail for it against the valid resources plus the last good
  * spec of the invalid ones (which the runtime keeps).
  */
 async function expected(): Promise<Expectation[]> {
@@ -159,9 +159,9 @@ async function expected(): Promise<Expectation[]> {
   const parseInvalid = new Map<ResourceKey, string>();
   for (const [key] of KEYS) {
     const mine = loaded.resources.filter((l) => keyOf(l.resource) === key);
-    const fileLevel = loaded.errors.filter((e) => e.file === shownOf(key) && !e.resource);
+    const inFile = loaded.errors.filter((e) => e.file === shownOf(key));
     const own = named(loaded.errors, key);
-    if (own.length || mine.length > 1 || (mine.length === 0 && fileLevel.length)) parseInvalid.set(key, own[0]?.file ?? mine[0]?.source.file ?? shownOf(key));
+    if (own.length || mine.length > 1 || (mine.length === 0 && inFile.length)) parseInvalid.set(key, own[0]?.file ?? mine[0]?.source.file ?? shownOf(key));
   }
   const valid = loaded.resources.filter((l) => !parseInvalid.has(keyOf(l.resource)));
   const kept = [...parseInvalid.keys()].map((key) => ({ resource: lastGood.get(key)!, source: { file: shownOf(key), line: 1, col: 1 } }));
