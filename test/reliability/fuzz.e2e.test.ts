@@ -18,7 +18,7 @@ import { keyOf, refOfKey, type ManifestError, type ResourceKey } from '../../con
 import type { AnyResource } from '../../resources/types.js';
 import { exampleFleet, startConverge, type Converge } from '../helpers/converge.js';
 import { waitFor } from '../helpers/wait.js';
-import { billionLaughs, damage, duplicateKey, equivalent, examples, replaceValue, tabIndent, type Example } from './mutate.js';
+import { billionLaughs, damage, duplicateKey, equivalent, examples, oddButMaybeValid, replaceValue, tabIndent, type Example } from './mutate.js';
 import { invariants } from './fleet.js';
 
 const SEED = Number(process.env.PHOENIX_FUZZ_SEED ?? 20261126);
@@ -56,11 +56,17 @@ type Change =
   | { kind: 'vanish'; what: string; text: string; pauseMs: number }
   | { kind: 'restore'; what: string };
 
+// Spec fields a valid mutation may change while the test runs: not identity, not what a guest is
+// made from (a template, a disk's size or storage), which cannot be changed back afterwards.
+const FIXED = /^(vmid|source|rootfs|disk|disks|type|image|ostemplate|unprivileged|host|backend|embedded|dependsOn)$/;
+
 const asText = (what: string) => (m: { what: string; text: string }): Change => ({ kind: 'text', what: `${what}: ${m.what}`, text: m.text });
 
 function changeFor(ex: Example): fc.Arbitrary<Change> {
   const described = (s: string) => ex.text.replace(/^spec:\n/m, `spec:\n  description: ${s}\n`).replace(/^( {2}description: .*\n)( {2}description: .*\n)/m, '$1');
   return fc.oneof(
+    // (not in the fields that name or rebuild a guest, where a valid change is no bad input)
+    { weight: 6, arbitrary: oddButMaybeValid(ex, FIXED).map(asText('odd value')) },
     replaceValue(ex).map(asText('value')),
     duplicateKey(ex).map(asText('duplicate key')),
     tabIndent(ex).map(asText('tab')),
@@ -81,9 +87,6 @@ const rounds = fc.sample(
   { seed: SEED, numRuns: ROUNDS },
 );
 
-// Spec fields a valid mutation may change while the test runs: not identity, not what a guest is
-// made from (a template, a disk's size or storage), which cannot be changed back afterwards.
-const FIXED = /^(vmid|source|rootfs|disk|disks|type|image|ostemplate|unprivileged|host|backend|embedded|dependsOn)$/;
 
 function changedTopFields(a: AnyResource, b: AnyResource): string[] {
   const sa = a.spec as unknown as Record<string, unknown>;

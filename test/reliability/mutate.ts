@@ -265,3 +265,18 @@ export function billionLaughs(width: number, depth: number): string {
   for (let i = 1; i <= depth; i++) out.push(`l${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(', ')}]`);
   return `${out.join('\n')}\n`;
 }
+
+/** Odd but perhaps valid: a string value with an odd character inside, or a number at a boundary. */
+export function oddButMaybeValid(ex: Example, avoid?: RegExp): fc.Arbitrary<Mutant> {
+  const all = cachedSites(ex.text).filter(
+    (s) => isScalar(s.node) && (typeof s.node.value === 'string' || typeof s.node.value === 'number') && !s.path.some((p) => avoid?.test(String(p))),
+  );
+  const bounds = [0, 1, -1, 2, 63, 64, 128, 255, 256, 1023, 1024, 8192, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53 + 1, 1e308];
+  return fc.tuple(fc.nat({ max: all.length - 1 }), fc.constantFrom(...ODD_CHARS), fc.nat(), fc.constantFrom(...bounds)).map(([i, ch, at, n]) => {
+    const s = all[i]!;
+    const v = (s.node as Scalar).value;
+    const value = typeof v === 'number' ? String(n) : quoted(String(v).slice(0, at % (String(v).length + 1)) + ch + String(v).slice(at % (String(v).length + 1)));
+    const text = ex.text.slice(0, s.start) + value + ex.text.slice(s.end);
+    return { file: ex.file, what: `${s.path.join('.')} := ${value}`, text, line: lineOf(ex.text, s.start), path: s.path };
+  });
+}
