@@ -257,7 +257,7 @@ test('the controller holds the example fleet through rounds of mutated manifests
   assert.is(status400(), 0, 'no HTTP 400 from pvesim');
   assert.equal(inv.destroys, [], 'no guest destroyed');
   assert.ok(baseline.every((v) => inv.guests.includes(v)), 'every guest still there');
-  console.log(`figure: manifest fuzz e2e (seed ${SEED}, ${ROUNDS} rounds): ${tried} inputs tried, ${crashes.length} crashes, ${status400()} pvesim 400s, ${inv.destroys.length} guests deleted`);
+  console.log(`\nfigure: manifest fuzz e2e (seed ${SEED}, ${ROUNDS} rounds): ${tried} inputs tried, ${crashes.length} crashes, ${status400()} pvesim 400s, ${inv.destroys.length} guests deleted`);
   console.log(`figure: manifest fuzz e2e: ${applied.size} valid odd specs taken up, ${c.sim.stats().totalRequests} API requests`);
 });
 
