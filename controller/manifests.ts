@@ -2,7 +2,7 @@
 // Errors are per document: one bad document never stops the good ones from loading.
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep, isAbsolute } from 'node:path';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import type { Document, Node as YamlNode, Pair } from 'yaml';
 import type { AnyResource, LoadedResource, ObjectRef } from '../resources/types.js';
 import { KINDS } from '../resources/types.js';
@@ -91,12 +91,33 @@ function refOfDoc(doc: Document): ObjectRef | undefined {
   return undefined;
 }
 
+/**
+ * Offset -> 1-based line and column (UTF-16 units, as the parser's offsets), from the text itself:
+ * the parser's own line counter misses the line breaks inside tokens it recovers from, which put
+ * every later error of a broken file on the wrong line.
+ */
+export function linePositions(text: string): (offset: number) => { line: number; col: number } {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: offset - starts[lo]! + 1 };
+  };
+}
+
 function yamlMessage(code: string, message: string, text: string, pos: [number, number]): string {
   if (code === 'DUPLICATE_KEY') {
     const key = text.slice(pos[0], pos[0] + 256).split(/[:\n]/)[0]!.trim();
     return key ? `duplicate key '${printable(key)}'` : 'duplicate key';
   }
-  return `YAML: ${message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
+  // the parser quotes the offending source text, which may hold control or bidi characters
+  return `YAML: ${printable(message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''), 200)}`;
 }
 
 /** Parses one file's text: every document in it, each validated on its own. Never throws. */
@@ -118,10 +139,10 @@ function parseText(file: string, text: string): LoadResult {
     errors.push({ file, line: 1, col: 1, path: '', message: `file is ${bytes} bytes, larger than the ${MAX_MANIFEST_BYTES}-byte limit; not loaded` });
     return { resources, errors };
   }
-  const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(text.replace(/^\uFEFF/, ''), { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false, strict: true });
+  const source = text.replace(/^\uFEFF/, '');
+  const parsed = parseAllDocuments(source, { merge: true, uniqueKeys: true, prettyErrors: false, strict: true });
   const docs = Array.isArray(parsed) ? parsed : [];
-  const at = (offset: number) => lineCounter.linePos(offset);
+  const at = linePositions(source);
   if (docs.length > MAX_DOCUMENTS) {
     errors.push({ file, line: 1, col: 1, path: '', message: `file holds ${docs.length} documents, more than the limit of ${MAX_DOCUMENTS}; not loaded` });
     return { resources, errors };
@@ -137,7 +158,7 @@ function parseText(file: string, text: string): LoadResult {
 
     // Name the resource from the syntax tree, which exists even when the document is broken.
     const ref = refOfDoc(doc);
-    for (const p of problems) push(p.pos[0], '', yamlMessage(p.code, p.message, text, p.pos), ref);
+    for (const p of problems) push(p.pos[0], '', yamlMessage(p.code, p.message, source, p.pos), ref);
     // A document whose only problem is a duplicate key still converts: validate it too, so every
     // problem shows at once (it is not loaded). Anything else is not converted at all.
     if (problems.some((p) => p.code !== 'DUPLICATE_KEY')) continue;
@@ -171,6 +192,51 @@ function isInside(root: string, p: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && rel.split(sep)[0] !== '..');
 }
 
+/** The problem with one manifest file, as an error of that file. */
+function fileFailure(file: string, message: string): LoadResult {
+  return { resources: [], errors: [{ file, line: 1, col: 1, path: '', message }] };
+}
+
+/** Where a directory entry leads: itself, or a symlink's target when that lies inside root. */
+async function resolveEntry(root: string, realRoot: string, path: string): Promise<{ target: string } | { error: string }> {
+  if (!(await lstat(path)).isSymbolicLink()) return { target: path };
+  let target: string;
+  try {
+    target = await realpath(path);
+  } catch {
+    return { error: 'broken symlink; skipped' };
+  }
+  return isInside(realRoot, target) ? { target } : { error: `symlink points outside ${root} (to ${target}); not followed` };
+}
+
+const gone = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * Reads and parses one manifest file under root (shown in errors as `shown`), with the directory's
+ * rules: a symlink is followed only when it resolves inside root (one outside, dangling or looping is
+ * an error of that file, never a removal), files over the size limit are not read. Returns null when
+ * there is no such file (removed, or a directory): only then are its resources gone.
+ */
+export async function readManifestFile(
+  root: string,
+  path: string,
+  shown: string,
+  parse: (file: string, text: string) => LoadResult = parseManifestText,
+): Promise<LoadResult | null> {
+  try {
+    const entry = await resolveEntry(root, await realpath(root).catch(() => root), path);
+    if ('error' in entry) return fileFailure(shown, entry.error);
+    const target = entry.target;
+    const st = await stat(target);
+    if (!st.isFile()) return null;
+    if (st.size > MAX_MANIFEST_BYTES) return fileFailure(shown, `file is ${st.size} bytes, larger than the ${MAX_MANIFEST_BYTES}-byte limit; not loaded`);
+    return parse(shown, await readFile(target, 'utf8'));
+  } catch (err) {
+    if (gone(err)) return null;
+    return fileFailure(shown, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 /**
  * Loads every *.yaml / *.yml under dir (recursively, in sorted order; entries starting with '.'
  * are skipped). Symlinks are followed only when they resolve inside dir; others are reported.
@@ -178,7 +244,7 @@ function isInside(root: string, p: string): boolean {
  */
 export async function loadManifests(dir: string): Promise<LoadResult> {
   const out: LoadResult = { resources: [], errors: [] };
-  const fileError = (file: string, message: string) => out.errors.push({ file, line: 1, col: 1, path: '', message });
+  const fileError = (file: string, message: string) => out.errors.push(...fileFailure(file, message).errors);
   let root: string;
   try {
     root = await realpath(dir);
@@ -188,6 +254,11 @@ export async function loadManifests(dir: string): Promise<LoadResult> {
     return out;
   }
   const seen = new Set<string>();
+  const add = (r: LoadResult | null) => {
+    if (!r) return;
+    out.resources.push(...r.resources);
+    out.errors.push(...r.errors);
+  };
 
   async function visit(shown: string, real: string): Promise<void> {
     if (seen.has(real)) return;
@@ -203,34 +274,20 @@ export async function loadManifests(dir: string): Promise<LoadResult> {
       if (name.startsWith('.')) continue;
       const shownPath = join(shown, name);
       const p = join(real, name);
-      let target = p;
       try {
-        const l = await lstat(p);
-        if (l.isSymbolicLink()) {
-          try {
-            target = await realpath(p);
-          } catch {
-            fileError(shownPath, 'broken symlink; skipped');
-            continue;
-          }
-          if (!isInside(root, target)) {
-            fileError(shownPath, `symlink points outside ${dir} (to ${target}); not followed`);
-            continue;
-          }
+        const entry = await resolveEntry(dir, root, p);
+        if ('error' in entry) {
+          fileError(shownPath, entry.error);
+          continue;
         }
+        const target = entry.target;
         const st = await stat(target);
         if (st.isDirectory()) {
           await visit(shownPath, target);
         } else if (st.isFile() && YAML_FILE.test(name)) {
           if (seen.has(target)) continue;
           seen.add(target);
-          if (st.size > MAX_MANIFEST_BYTES) {
-            fileError(shownPath, `file is ${st.size} bytes, larger than the ${MAX_MANIFEST_BYTES}-byte limit; not loaded`);
-            continue;
-          }
-          const r = parseManifestText(shownPath, await readFile(target, 'utf8'));
-          out.resources.push(...r.resources);
-          out.errors.push(...r.errors);
+          add(await readManifestFile(dir, p, shownPath));
         }
       } catch (err) {
         fileError(shownPath, `cannot read: ${err instanceof Error ? err.message : String(err)}`);

@@ -4,7 +4,7 @@
 // gone (dependents first); resyncs periodically; and exposes all of it as a ControllerView.
 //
 // Level-based throughout: a queued key means "look at this resource again", never "this happened".
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, normalize, relative, resolve } from 'node:path';
 import type { AnyResource, LoadedResource, ObjectRef, PhoenixEvent, ResourceStatus } from '../resources/types.js';
 import {
@@ -40,7 +40,7 @@ import type {
 } from './types.js';
 import { formatManifestError, keyOf, refOfKey } from './types.js';
 import { buildGraph } from './graph.js';
-import { checkSet, parseManifestText } from './manifests.js';
+import { checkSet, parseManifestText, readManifestFile } from './manifests.js';
 import { MANIFEST_FILE, watchManifests, type ManifestBatch, type ManifestWatcher } from './watch.js';
 import { createDnsSync, type DnsSync, type DnsSyncSettings } from './dns/sync-hook.js';
 
@@ -321,7 +321,8 @@ export class Runtime implements ControllerView {
       if (ent.name.startsWith('.')) continue;
       const p = join(dir, ent.name);
       if (ent.isDirectory()) out.push(...(await this.listFiles(p)));
-      else if (ent.isFile() && MANIFEST_FILE.test(ent.name)) out.push(p);
+      // symlinks too (as the watcher reports them): the reader follows them only inside the directory
+      else if ((ent.isFile() || ent.isSymbolicLink()) && MANIFEST_FILE.test(ent.name)) out.push(p);
     }
     return out;
   }
@@ -370,14 +371,9 @@ export class Runtime implements ControllerView {
   private async reloadFiles(ids: Set<string>, o: { enqueue: boolean }): Promise<void> {
     const now = this.clock.now();
     for (const id of ids) {
-      let res: LoadResult | null;
-      try {
-        res = this.loader.parseManifestText(id, await readFile(this.absOf(id), 'utf8'));
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'EISDIR') res = null;
-        else res = { resources: [], errors: [{ file: id, line: 1, col: 1, path: '', message: `cannot read: ${errorMessage(err)}` }] };
-      }
+      // a file that is gone (or is a directory) removes what it declared; a broken symlink, one that
+      // leads out of the directory or an unreadable file is an error, and its resources stay as they were
+      const res = await readManifestFile(this.root, this.absOf(id), id, (file, text) => this.loader.parseManifestText(file, text));
       if (!res) {
         this.files.delete(id);
         continue;
@@ -386,7 +382,14 @@ export class Runtime implements ControllerView {
       for (const lr of res.resources) {
         const k = keyOf(lr.resource);
         entry.keys.add(k);
-        entry.valid.set(k, lr);
+        const first = entry.valid.get(k);
+        if (first || entry.invalid.has(k)) {
+          // two documents of one file declare the same resource: neither is taken
+          entry.valid.delete(k);
+          const at = (l: LoadedResource) => `${id}:${l.source.line}`;
+          const message = `${k} is declared more than once (${first ? `${at(first)}, ` : ''}${at(lr)})`;
+          entry.invalid.set(k, { file: id, line: lr.source.line, col: lr.source.col, path: 'metadata.name', message, resource: refOfKey(k) });
+        } else entry.valid.set(k, lr);
       }
       const fileLevel: ManifestError[] = [];
       for (const e of res.errors) {
@@ -399,12 +402,16 @@ export class Runtime implements ControllerView {
         entry.valid.delete(k);
         if (!entry.invalid.has(k)) entry.invalid.set(k, e);
       }
-      // A file that does not parse cleanly: every resource it declared before is kept as it was.
-      if (fileLevel.length) {
-        for (const k of this.files.get(id)?.keys ?? this.restoredKeys.get(id) ?? []) {
+      // A file with any error: every resource it declared before is kept as it was, whether the
+      // file does not parse or a document's name no longer reads right (a resource is removed only
+      // by a file that is gone or valid). Also those it declared before it was deleted and written
+      // again, while they await finalizing.
+      if (res.errors.length) {
+        const removedFromIt = [...this.deleting].filter(([, rec]) => rec.source.file === id).map(([k]) => k);
+        for (const k of [...(this.files.get(id)?.keys ?? this.restoredKeys.get(id) ?? []), ...removedFromIt]) {
           if (entry.keys.has(k)) continue;
           entry.keys.add(k);
-          entry.invalid.set(k, fileLevel[0]!);
+          entry.invalid.set(k, fileLevel[0] ?? res.errors[0]!);
         }
       }
       this.files.set(id, entry);
@@ -432,8 +439,15 @@ export class Runtime implements ControllerView {
       } else if (lr) candidates.set(k, lr);
       else invalid.set(k, f.invalid.get(k)!);
     }
-    const checked = [...candidates.values()];
-    this.setErrors = this.loader.checkSet(checked);
+    // A resource whose manifest is invalid keeps its last valid spec, so references to it still
+    // resolve (its dependents wait for it rather than being told it does not exist); its own
+    // problem is reported already.
+    const kept: LoadedResource[] = [];
+    for (const k of invalid.keys()) {
+      const rec = this.desired.get(k) ?? this.deleting.get(k);
+      if (rec) kept.push({ resource: rec.resource, source: rec.source });
+    }
+    this.setErrors = this.loader.checkSet([...candidates.values(), ...kept]).filter((e) => !e.resource || candidates.has(keyOf(e.resource)));
     for (const e of this.setErrors) if (e.resource && !invalid.has(keyOf(e.resource))) invalid.set(keyOf(e.resource), e);
     for (const e of invalid.values()) if (e.message.includes('declared more than once')) this.setErrors.push(e);
     for (const k of invalid.keys()) candidates.delete(k);
@@ -441,6 +455,14 @@ export class Runtime implements ControllerView {
     this.invalid = invalid;
 
     const touched = new Set<ResourceKey>();
+    for (const k of invalid.keys()) {
+      const rec = this.deleting.get(k);
+      if (!rec) continue;
+      // declared again (if invalid): no longer removed, it keeps its last valid spec
+      this.deleting.delete(k);
+      this.desired.set(k, rec);
+      touched.add(k);
+    }
     for (const [k, lr] of candidates) {
       const resurrected = this.deleting.get(k);
       const prev = this.desired.get(k) ?? resurrected;

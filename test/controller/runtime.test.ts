@@ -1,14 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, unlinkSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, unlinkSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Runtime, graphViewOf } from '../../controller/runtime.js';
+import { Runtime, graphViewOf, type ManifestLoader } from '../../controller/runtime.js';
 import { StateStore } from '../../controller/state.js';
 import { createMetrics } from '../../controller/metrics.js';
 import { syncResourceMetrics } from '../../controller/resource-metrics.js';
 import { getCondition } from '../../controller/conditions.js';
-import { refOfKey } from '../../controller/types.js';
+import { keyOf, refOfKey } from '../../controller/types.js';
 import { FakeReconcilers, doc, fakeGraph, fakeLoader } from './fakes.js';
 import { waitFor } from './helpers.js';
 
@@ -21,7 +21,7 @@ interface Env {
   store: StateStore;
 }
 
-async function boot(dir: string, opts: { prune?: boolean; rec?: FakeReconcilers; concurrency?: number; resyncMs?: number } = {}): Promise<Env> {
+async function boot(dir: string, opts: { prune?: boolean; rec?: FakeReconcilers; concurrency?: number; resyncMs?: number; loader?: ManifestLoader; deletionGraceMs?: number } = {}): Promise<Env> {
   const manifests = join(dir, 'manifests');
   const store = new StateStore(join(dir, 'state'));
   await store.open();
@@ -31,14 +31,14 @@ async function boot(dir: string, opts: { prune?: boolean; rec?: FakeReconcilers;
     manifestsDir: manifests,
     state: store,
     reconcilers: rec,
-    loader: fakeLoader,
+    loader: opts.loader ?? fakeLoader,
     graph: fakeGraph,
     metrics,
     concurrency: opts.concurrency ?? 4,
     prune: opts.prune,
     resyncMs: opts.resyncMs ?? 0,
     debounceMs: 30,
-    deletionGraceMs: 50,
+    deletionGraceMs: opts.deletionGraceMs ?? 50,
     backoff: { baseMs: 20, maxMs: 200, jitter: 0 },
   });
   live.push(rt);
@@ -171,6 +171,87 @@ test('invalid YAML keeps every resource of the file, never finalizes, Stalled na
   await waitFor(() => ready(e.rt, 'LxcContainer/a'), 3000);
   assert.equal(e.rt.manifestErrors(), []);
   assert.equal(e.rec.of('finalize'), []);
+  await e.rt.stop();
+  rmSync(dir, { recursive: true });
+});
+
+test('a broken symlink, a symlink out of the directory, one resource declared twice, a rename to an invalid document: kept, Stalled at file:line, never finalized', async () => {
+  const dir = tmp();
+  fleet(join(dir, 'manifests'));
+  const e = await boot(dir, { prune: true });
+  await waitFor(() => ready(e.rt, 'VirtualMachine/c'), 5000);
+  const vm = join(e.manifests, 'vm.yaml');
+  const stalledWith = (re: RegExp) => () => cond(e.rt, 'VirtualMachine/c')?.reason === 'ManifestInvalid' && re.test(cond(e.rt, 'VirtualMachine/c')!.message);
+  const cases: Array<[string, () => void, RegExp]> = [
+    ['dangling symlink', () => (unlinkSync(vm), symlinkSync(join(dir, 'nowhere.yaml'), vm)), /manifests\/vm\.yaml:1:1: broken symlink/],
+    ['symlink outside', () => (writeFileSync(join(dir, 'outside.yaml'), doc('VirtualMachine', 'c', { vmid: 201 })), unlinkSync(vm), symlinkSync(join(dir, 'outside.yaml'), vm)), /manifests\/vm\.yaml:1:1: symlink points outside/],
+    ['declared twice', () => (unlinkSync(vm), writeFileSync(vm, [doc('VirtualMachine', 'c', { vmid: 200 }), doc('VirtualMachine', 'c', { vmid: 202 })].join('---\n'))), /vm\.yaml:6:1: metadata\.name: VirtualMachine\/c is declared more than once \(.*vm\.yaml:1, .*vm\.yaml:6\)/],
+    // the file's only document now names another resource, and is invalid: no removal either
+    ['renamed and invalid', () => (unlinkSync(vm), writeFileSync(vm, doc('VirtualMachine', 'c2', { vmid: 200, invalid: true }))), /manifests\/vm\.yaml:1:1: spec\.invalid: must not be true/],
+  ];
+  for (const [what, change, want] of cases) {
+    // each from a valid file (the watcher may not report one symlink replacing another; a resync would)
+    if (what !== cases[0]![0]) {
+      unlinkSync(vm);
+      writeFileSync(vm, doc('VirtualMachine', 'c', { vmid: 200 }));
+      await waitFor(() => ready(e.rt, 'VirtualMachine/c'), 3000, `${what}: valid again`);
+    }
+    change();
+    await waitFor(stalledWith(want), 3000, what).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(cond(e.rt, 'VirtualMachine/c'))}`);
+    });
+    assert.is((e.rt.get({ kind: 'VirtualMachine', name: 'c' })!.spec as { vmid: number }).vmid, 200, `${what}: the last valid spec is kept`);
+  }
+  // a wait longer than the deletion grace: still nothing finalized
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(e.rec.of('finalize'), []);
+  writeFileSync(vm, doc('VirtualMachine', 'c', { vmid: 200 }));
+  await waitFor(() => ready(e.rt, 'VirtualMachine/c'), 3000);
+  assert.equal(e.rec.of('finalize'), []);
+  await e.rt.stop();
+  rmSync(dir, { recursive: true });
+});
+
+test('a file deleted and written back broken within the deletion grace keeps its resources (Stalled, never finalized)', async () => {
+  const dir = tmp();
+  fleet(join(dir, 'manifests'));
+  const e = await boot(dir, { prune: true, deletionGraceMs: 1000 });
+  await waitFor(() => ready(e.rt, 'VirtualMachine/c'), 5000);
+  const vm = join(e.manifests, 'vm.yaml');
+  unlinkSync(vm);
+  // the pause is part of the input: longer than the debounce, so the removal is seen on its own
+  await new Promise((r) => setTimeout(r, 150));
+  writeFileSync(vm, 'kind: [\n');
+  await waitFor(() => cond(e.rt, 'VirtualMachine/c')?.reason === 'ManifestInvalid', 3000, 'c Stalled by its broken file');
+  assert.match(cond(e.rt, 'VirtualMachine/c', 'Stalled')!.message, /manifests\/vm\.yaml:\d+:\d+: /);
+  // longer than the deletion grace: still nothing finalized
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.equal(e.rec.of('finalize'), []);
+  assert.is(e.rt.get({ kind: 'VirtualMachine', name: 'c' })?.metadata.generation, 1);
+  await e.rt.stop();
+  rmSync(dir, { recursive: true });
+});
+
+test('dependents of a resource whose manifest turned invalid wait for it; they are not told it does not exist', async () => {
+  const dir = tmp();
+  fleet(join(dir, 'manifests'));
+  // the set check reports references to resources it is not given
+  const loader: ManifestLoader = {
+    parseManifestText: (f, t) => fakeLoader.parseManifestText(f, t),
+    checkSet: (rs) =>
+      rs.flatMap((l) =>
+        ((l.resource.spec as { dependsOn?: Array<{ kind: string; name: string }> }).dependsOn ?? [])
+          .filter((d) => !rs.some((o) => keyOf(o.resource) === `${d.kind}/${d.name}`))
+          .map((d) => ({ file: l.source.file, line: l.source.line, col: 1, path: 'spec.dependsOn', message: `${d.kind}/${d.name} does not exist`, resource: { kind: l.resource.kind, name: l.resource.metadata.name } })),
+      ),
+  };
+  const e = await boot(dir, { loader });
+  await waitFor(() => ready(e.rt, 'LxcContainer/a') && ready(e.rt, 'LxcContainer/b'), 5000);
+  writeFileSync(join(e.manifests, 'base.yaml'), 'kind: [\n');
+  await waitFor(() => cond(e.rt, 'Template/base')?.reason === 'ManifestInvalid', 3000);
+  await e.rt.whenIdle();
+  for (const k of ['LxcContainer/a', 'LxcContainer/b']) assert.is.not(cond(e.rt, k)?.reason, 'ManifestInvalid', `${k}: ${cond(e.rt, k)?.message}`);
+  assert.not.ok(e.rt.manifestErrors().some((m) => /does not exist/.test(m.message)), 'no error claims the template is gone');
   await e.rt.stop();
   rmSync(dir, { recursive: true });
 });

@@ -60,6 +60,25 @@ test('YAML syntax errors keep the yaml package position; duplicate keys name the
   assert.equal(dup.errors[0]!.resource, { kind: 'LxcContainer', name: 'web' });
 });
 
+test('positions stay right after the parser recovers from a token spanning lines (and after a BOM)', () => {
+  const cases: Array<[string, string[]]> = [
+    // the scalar "x\n  c" is broken across lines: the ':' and '2' after it are on line 3
+    ['  a: 1\nb: x\n  c: 2\n', ['2:1', '2:2', '2:4', '3:4', '3:6']],
+    ['    bridge: vmbr0\nkind: VM\napiVersion: v1\n  cloudInit:\n    user: x\n', ['2:1', '2:5', '2:7', '3:1', '3:11', '3:13', '4:12', '5:5', '5:9', '5:11']],
+    ['\uFEFFk: 1\nk: 2\n', ['1:1', '2:1']],
+  ];
+  for (const [text, want] of cases) assert.equal(parseManifestText('p.yaml', text).errors.map((e) => `${e.line}:${e.col}`), want, JSON.stringify(text));
+  assert.equal(rendered(parseManifestText('p.yaml', '\uFEFFk: 1\nk: 2\n'))[1], "p.yaml:2:1: duplicate key 'k'");
+});
+
+test('source text the parser quotes in its messages is escaped (no control or bidi characters)', () => {
+  const cases: Array<[string, string]> = [
+    ['|!\u0000x\u001b[31m\n', 'p.yaml:1:2: YAML: Block scalar header includes extra characters: |!\\u0000x\\u001b[31m'],
+    ['  a: 1\nb: x\u202e\n  c: 2\n', 'p.yaml:2:4: YAML: Unexpected scalar token in YAML stream: "x\\u202e\\n  c"'],
+  ];
+  for (const [text, want] of cases) assert.ok(rendered(parseManifestText('p.yaml', text)).includes(want), rendered(parseManifestText('p.yaml', text)).join('\n'));
+});
+
 test('a document with duplicate keys still reports its other problems', () => {
   const r = parseManifestText('d.yaml', lxcYaml('web', 200, '  cores: 2\n  cores: 4\n  memory: lots\n'));
   assert.equal(rendered(r), ["d.yaml:13:3: duplicate key 'cores'", 'd.yaml:14:11: spec.memory: must be integer']);
