@@ -1,27 +1,20 @@
 // `npm run bench`: runs the benchmarks in-process against pvesim with the real controller runtime and
 // writes bench/results.md (also printed). Measured figures only: nothing here asserts. BENCH_QUICK=1
 // runs smaller sizes. Figures: converge makespan vs. the lower bound and vs. one-by-one, steady-state
-// resync cost, manifest-save-to-first-write latency, pvesim throughput.
+// resync cost, manifest-save-to-first-write latency, pvesim throughput, and a soak of 1,000 guests
+// under edits and drift (bench/soak.ts). `npm run bench -- soak` runs one section (names below).
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdirSync, mkdtempSync, readdirSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSim, type SimHandle, type StorageSpec } from '../pvesim/index.js';
-import { createPveClient, pveConfigFromEnv, type PveClient } from '../controller/pve/client.js';
-import { createReconcilers } from '../controller/reconcilers/index.js';
-import { createCertificateAuthorityReconciler } from '../controller/reconcilers/certificateauthority.js';
-import { createMetrics } from '../controller/metrics.js';
-import { Runtime } from '../controller/runtime.js';
-import { StateStore } from '../controller/state.js';
-import { getCondition } from '../controller/conditions.js';
+import type { StorageSpec } from '../pvesim/index.js';
 import { loadManifests } from '../controller/manifests.js';
 import { keyOf, type ResourceKey } from '../controller/types.js';
 import { benchPvesim } from './pvesim.js';
+import { LIMITS, OSTPL, STORAGES, lxc, quantile, readyKeys, startEnv, tpl, waitFor, type Env } from './env.js';
+import { benchSoak, soakOptionsFromEnv } from './soak.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const TIME_SCALE = QUICK ? 0.02 : 0.1; // wall seconds per simulated second
-const POLLING = { initialMs: 10, maxMs: 40, factor: 1.5 };
-const LIMITS = { perNode: 2, perStorage: 1 }; // the controller defaults, stated for the lower bound
-const OSTPL = 'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst';
 const repo = new URL('..', import.meta.url).pathname;
 
 interface Row { name: string; figure: string; target: string; verdict: string }
@@ -30,60 +23,6 @@ const row = (name: string, figure: string, target = '', verdict = '') => {
   rows.push({ name, figure, target, verdict });
   console.error(`  ${name}: ${figure}${target ? ` (target ${target}: ${verdict})` : ''}`);
 };
-
-interface Env { h: SimHandle; pve: PveClient; rt: Runtime; dir: string; cloneTarget: Map<string, string>; close(): Promise<void> }
-
-async function startEnv(o: { manifests: string; timeScale: number; nodes: string[]; storages: StorageSpec[]; watch?: boolean; concurrency?: number }): Promise<Env> {
-  const h = await startSim({ timeScale: o.timeScale, nodes: o.nodes, seed: 5, storages: o.storages });
-  const metrics = createMetrics();
-  const pve = createPveClient(pveConfigFromEnv({ PHOENIX_PVE_URL: h.url, PHOENIX_PVE_TOKEN: h.token, PHOENIX_PVE_FINGERPRINT: h.fingerprint }), metrics);
-  const dir = mkdtempSync(join(tmpdir(), 'phoenix-bench-'));
-  // Proxmox files a clone task under the source's vmid: note each clone's new vmid to charge it there
-  const cloneTarget = new Map<string, string>();
-  const clone = h.sim.clone.bind(h.sim);
-  h.sim.clone = (async (...a: Parameters<typeof clone>) => {
-    const upid = await clone(...a);
-    cloneTarget.set(upid, String(a[3].newid));
-    return upid;
-  }) as typeof h.sim.clone;
-  const state = new StateStore(join(dir, 'state'));
-  await state.open();
-  const ca = createCertificateAuthorityReconciler({ stateDir: join(dir, 'state'), certDir: join(dir, 'certs'), allowHostCommands: false });
-  const rt = new Runtime({
-    manifestsDir: o.manifests,
-    state,
-    reconcilers: createReconcilers({ pve, metrics, limits: LIMITS, options: { prune: false, polling: POLLING, allowedHostPaths: ['/mnt/pve'], driftIntervalMs: 0 }, extra: [ca as never] }),
-    metrics,
-    concurrency: o.concurrency ?? 8,
-    resyncMs: 0,
-    watch: o.watch ?? false,
-  });
-  return {
-    h, pve, rt, dir, cloneTarget,
-    async close() {
-      await rt.stop();
-      await pve.close();
-      await h.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return true;
-}
-
-const readyKeys = (rt: Runtime, keys: ResourceKey[]) =>
-  keys.filter((k) => {
-    const [kind, name] = k.split('/') as [never, string];
-    const r = rt.get({ kind, name });
-    return getCondition(r?.status.conditions, 'Ready')?.status === 'True' && r?.status.observedGeneration === r?.metadata.generation;
-  });
 
 /** Lower bounds from the tasks pvesim ran (ms-precision start/end of the same records /nodes/{node}/tasks lists). */
 async function bounds(env: Env, manifests: string) {
@@ -182,29 +121,6 @@ async function benchConverge(label: string, manifests: string, nodes: string[], 
   }
 }
 
-const lxc = (name: string, vmid: number, source: string, storage: string, memory = 512, dependsOn?: string) => `apiVersion: phoenix.hypervisor/v1alpha1
-kind: LxcContainer
-metadata:
-  name: ${name}
-spec:
-  vmid: ${vmid}
-  source: ${source}
-  memory: ${memory}
-  rootfs: { storage: ${storage}, size: 2G }
-${dependsOn ? `  dependsOn:\n    - { kind: LxcContainer, name: ${dependsOn} }\n` : ''}`;
-const tpl = (name: string, vmid: number, storage: string) => `apiVersion: phoenix.hypervisor/v1alpha1
-kind: Template
-metadata:
-  name: ${name}
-spec:
-  vmid: ${vmid}
-  type: lxc
-  ostemplate: ${OSTPL}
-  rootfs: { storage: ${storage}, size: 2G }
-`;
-
-const STORAGES = (n: number): StorageSpec[] => Array.from({ length: n }, (_, i) => ({ name: `s${i}`, type: 'lvmthin', content: ['images', 'rootdir'], sizeGiB: 100_000 }));
-
 /** n clones of two LXC templates over four storages; every fifth depends on the one ten before it. */
 function generatedFleet(n: number, source: 'clone' | 'create' = 'clone'): string {
   const dir = mkdtempSync(join(tmpdir(), 'phoenix-bench-fleet-'));
@@ -295,8 +211,7 @@ async function benchEditLatency(edits: number) {
       await env.rt.whenIdle();
       await new Promise((r) => setTimeout(r, 150)); // let the watcher settle before the next save
     }
-    lat.sort((a, b) => a - b);
-    const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
+    const q = (p: number) => quantile(lat, p);
     row(`save-to-first-write over ${lat.length}/${edits} edits: p50`, `${q(0.5).toFixed(0)} ms`);
     row(`save-to-first-write: p99`, `${q(0.99).toFixed(0)} ms`);
   } finally {
@@ -305,42 +220,66 @@ async function benchEditLatency(edits: number) {
   }
 }
 
+// Sections to run: `npm run bench -- soak resync` (or BENCH_ONLY=soak,resync) runs only those;
+// without names, all of them. Only a full run (not BENCH_QUICK) rewrites bench/results.md; a run of
+// some sections writes bench/results-<names>.md instead, so the full table is never half-replaced.
+const SECTIONS = ['example', 'generated', 'resync', 'edit', 'pvesim', 'soak'] as const;
+type Section = (typeof SECTIONS)[number];
+const asked = [...process.argv.slice(2), ...(process.env.BENCH_ONLY ?? '').split(',')].map((a) => a.trim()).filter(Boolean);
+const unknown = asked.filter((a) => !(SECTIONS as readonly string[]).includes(a));
+if (unknown.length) {
+  console.error(`unknown benchmark section(s): ${unknown.join(', ')}; known: ${SECTIONS.join(', ')}`);
+  process.exit(2);
+}
+const only = new Set(asked as Section[]);
+const runs = (s: Section) => only.size === 0 || only.has(s);
+
 const started = Date.now();
 const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
-console.error(`machine: ${machine}${QUICK ? ' (BENCH_QUICK)' : ''}`);
+console.error(`machine: ${machine}${QUICK ? ' (BENCH_QUICK)' : ''}${only.size ? `; sections: ${[...only].join(', ')}` : ''}`);
 
-// the example fleet needs its storages; templates on local, guests on quickOS-*
-const exampleDir = mkdtempSync(join(tmpdir(), 'phoenix-bench-example-'));
-for (const f of readdirSync(join(repo, 'manifests'))) if (f.endsWith('.yaml')) copyFileSync(join(repo, 'manifests', f), join(exampleDir, f));
-mkdirSync(exampleDir, { recursive: true });
-const bigStorage = (name: string, type: StorageSpec['type'] = 'lvmthin'): StorageSpec => ({ name, type, content: ['images', 'rootdir'], sizeGiB: 100_000 });
-await benchConverge('example fleet', exampleDir, ['pve'], [bigStorage('quickOS-lxc-disks'), bigStorage('quickOS-vm-disks'), bigStorage('fastData-shared-bulk-data')], 120_000);
-rmSync(exampleDir, { recursive: true, force: true });
-
-const fleetN = QUICK ? 40 : 200;
-const fleet = generatedFleet(fleetN);
-await benchConverge(`generated fleet (${fleetN} clones of 2 templates, 4 storages)`, fleet, ['pve'], STORAGES(4), 300_000);
-rmSync(fleet, { recursive: true, force: true });
-
-await benchResync(QUICK ? 200 : 1000, 120_000);
-if (!QUICK) await benchResync(10_000, 150_000);
-
-await benchEditLatency(QUICK ? 8 : 30);
-
-for (const f of await benchPvesim({ guests: QUICK ? 2000 : 10_000, seconds: QUICK ? 1 : 4 })) {
-  const target = f.target === undefined ? '' : `${f.unit === 'MiB' ? '<' : '≥'} ${f.target} ${f.unit}`;
-  row(f.name, `${f.value} ${f.unit}`.trim(), target, f.target === undefined ? '' : f.ok ? 'met' : 'gap');
+if (runs('example')) {
+  // the example fleet needs its storages; templates on local, guests on quickOS-*
+  const exampleDir = mkdtempSync(join(tmpdir(), 'phoenix-bench-example-'));
+  for (const f of readdirSync(join(repo, 'manifests'))) if (f.endsWith('.yaml')) copyFileSync(join(repo, 'manifests', f), join(exampleDir, f));
+  mkdirSync(exampleDir, { recursive: true });
+  const bigStorage = (name: string, type: StorageSpec['type'] = 'lvmthin'): StorageSpec => ({ name, type, content: ['images', 'rootdir'], sizeGiB: 100_000 });
+  await benchConverge('example fleet', exampleDir, ['pve'], [bigStorage('quickOS-lxc-disks'), bigStorage('quickOS-vm-disks'), bigStorage('fastData-shared-bulk-data')], 120_000);
+  rmSync(exampleDir, { recursive: true, force: true });
 }
+
+if (runs('generated')) {
+  const fleetN = QUICK ? 40 : 200;
+  const fleet = generatedFleet(fleetN);
+  await benchConverge(`generated fleet (${fleetN} clones of 2 templates, 4 storages)`, fleet, ['pve'], STORAGES(4), 300_000);
+  rmSync(fleet, { recursive: true, force: true });
+}
+
+if (runs('resync')) {
+  await benchResync(QUICK ? 200 : 1000, 120_000);
+  if (!QUICK) await benchResync(10_000, 150_000);
+}
+
+if (runs('edit')) await benchEditLatency(QUICK ? 8 : 30);
+
+if (runs('pvesim')) {
+  for (const f of await benchPvesim({ guests: QUICK ? 2000 : 10_000, seconds: QUICK ? 1 : 4 })) {
+    const target = f.target === undefined ? '' : `${f.unit === 'MiB' ? '<' : '≥'} ${f.target} ${f.unit}`;
+    row(f.name, `${f.value} ${f.unit}`.trim(), target, f.target === undefined ? '' : f.ok ? 'met' : 'gap');
+  }
+}
+
+if (runs('soak')) await benchSoak(soakOptionsFromEnv(process.env, QUICK), row);
 
 const md = [
   '# Benchmark results',
   '',
-  `Machine: ${machine}. Load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}. Run took ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? ' (BENCH_QUICK=1)' : ''}, ${new Date().toISOString()}.`,
+  `Machine: ${machine}. Load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}. Run took ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? ' (BENCH_QUICK=1)' : ''}${only.size ? ` (sections: ${[...only].join(', ')})` : ''}, ${new Date().toISOString()}.`,
   '',
   '| benchmark | figure | target | met/gap |',
   '|---|---|---|---|',
   ...rows.map((r) => `| ${r.name} | ${r.figure} | ${r.target} | ${r.verdict} |`),
   '',
 ].join('\n');
-if (!QUICK) writeFileSync(join(repo, 'bench', 'results.md'), md);
+if (!QUICK) writeFileSync(join(repo, 'bench', only.size ? `results-${[...only].sort().join('-')}.md` : 'results.md'), md);
 console.log(md);

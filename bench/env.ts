@@ -1,0 +1,101 @@
+// What the benchmark sections share: an in-process pvesim with the real controller runtime over real
+// HTTPS (startEnv), condition waits, and manifest text for generated fleets.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSim, type SimHandle, type StorageSpec } from '../pvesim/index.js';
+import { createPveClient, pveConfigFromEnv, type PveClient } from '../controller/pve/client.js';
+import { createReconcilers } from '../controller/reconcilers/index.js';
+import { createCertificateAuthorityReconciler } from '../controller/reconcilers/certificateauthority.js';
+import { createMetrics, type Metrics } from '../controller/metrics.js';
+import { Runtime } from '../controller/runtime.js';
+import { StateStore } from '../controller/state.js';
+import { getCondition } from '../controller/conditions.js';
+import type { ResourceKey } from '../controller/types.js';
+
+export const POLLING = { initialMs: 10, maxMs: 40, factor: 1.5 };
+export const LIMITS = { perNode: 2, perStorage: 1 }; // the controller defaults, stated for the lower bound
+export const OSTPL = 'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst';
+
+export interface Env { h: SimHandle; pve: PveClient; rt: Runtime; metrics: Metrics; dir: string; cloneTarget: Map<string, string>; close(): Promise<void> }
+
+export async function startEnv(o: { manifests: string; timeScale: number; nodes: string[]; storages: StorageSpec[]; watch?: boolean; concurrency?: number; resyncMs?: number; driftIntervalMs?: number }): Promise<Env> {
+  const h = await startSim({ timeScale: o.timeScale, nodes: o.nodes, seed: 5, storages: o.storages });
+  const metrics = createMetrics();
+  const pve = createPveClient(pveConfigFromEnv({ PHOENIX_PVE_URL: h.url, PHOENIX_PVE_TOKEN: h.token, PHOENIX_PVE_FINGERPRINT: h.fingerprint }), metrics);
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-bench-'));
+  // Proxmox files a clone task under the source's vmid: note each clone's new vmid to charge it there
+  const cloneTarget = new Map<string, string>();
+  const clone = h.sim.clone.bind(h.sim);
+  h.sim.clone = (async (...a: Parameters<typeof clone>) => {
+    const upid = await clone(...a);
+    cloneTarget.set(upid, String(a[3].newid));
+    return upid;
+  }) as typeof h.sim.clone;
+  const state = new StateStore(join(dir, 'state'));
+  await state.open();
+  const ca = createCertificateAuthorityReconciler({ stateDir: join(dir, 'state'), certDir: join(dir, 'certs'), allowHostCommands: false });
+  const rt = new Runtime({
+    manifestsDir: o.manifests,
+    state,
+    reconcilers: createReconcilers({ pve, metrics, limits: LIMITS, options: { prune: false, polling: POLLING, allowedHostPaths: ['/mnt/pve'], driftIntervalMs: o.driftIntervalMs ?? 0 }, extra: [ca as never] }),
+    metrics,
+    concurrency: o.concurrency ?? 8,
+    resyncMs: o.resyncMs ?? 0,
+    watch: o.watch ?? false,
+  });
+  return {
+    h, pve, rt, metrics, dir, cloneTarget,
+    async close() {
+      await rt.stop();
+      await pve.close();
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return true;
+}
+
+export const readyKeys = (rt: Runtime, keys: ResourceKey[]) =>
+  keys.filter((k) => {
+    const [kind, name] = k.split('/') as [never, string];
+    const r = rt.get({ kind, name });
+    return getCondition(r?.status.conditions, 'Ready')?.status === 'True' && r?.status.observedGeneration === r?.metadata.generation;
+  });
+
+export const lxc = (name: string, vmid: number, source: string, storage: string, memory = 512, dependsOn?: string) => `apiVersion: phoenix.hypervisor/v1alpha1
+kind: LxcContainer
+metadata:
+  name: ${name}
+spec:
+  vmid: ${vmid}
+  source: ${source}
+  memory: ${memory}
+  rootfs: { storage: ${storage}, size: 2G }
+${dependsOn ? `  dependsOn:\n    - { kind: LxcContainer, name: ${dependsOn} }\n` : ''}`;
+export const tpl = (name: string, vmid: number, storage: string) => `apiVersion: phoenix.hypervisor/v1alpha1
+kind: Template
+metadata:
+  name: ${name}
+spec:
+  vmid: ${vmid}
+  type: lxc
+  ostemplate: ${OSTPL}
+  rootfs: { storage: ${storage}, size: 2G }
+`;
+
+export const STORAGES = (n: number): StorageSpec[] => Array.from({ length: n }, (_, i) => ({ name: `s${i}`, type: 'lvmthin', content: ['images', 'rootdir'], sizeGiB: 100_000 }));
+
+/** The p-quantile (0..1) of some figures, nearest rank. */
+export function quantile(values: number[], p: number): number {
+  const v = [...values].sort((a, b) => a - b);
+  return v[Math.min(v.length - 1, Math.floor(p * v.length))]!;
+}
