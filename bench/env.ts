@@ -1,5 +1,6 @@
 // What the benchmark sections share: an in-process pvesim with the real controller runtime over real
-// HTTPS (startEnv), condition waits, and manifest text for generated fleets.
+// HTTPS (startEnv), readiness tracked from the runtime's watch events, condition waits, and manifest
+// text for generated fleets.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +12,14 @@ import { createMetrics, type Metrics } from '../controller/metrics.js';
 import { Runtime } from '../controller/runtime.js';
 import { StateStore } from '../controller/state.js';
 import { getCondition } from '../controller/conditions.js';
+import { DEFAULT_POLLING } from '../controller/pve/tasks.js';
 import type { ResourceKey } from '../controller/types.js';
 
-export const POLLING = { initialMs: 10, maxMs: 40, factor: 1.5 };
+/** The production task polling (DEFAULT_POLLING), scaled like the simulator's clock. */
+export const pollingAt = (scale: number) =>
+  scale > 0
+    ? { minMs: Math.max(5, DEFAULT_POLLING.minMs * scale), maxMs: Math.max(20, DEFAULT_POLLING.maxMs * scale) }
+    : { minMs: 5, maxMs: 20 };
 export const LIMITS = { perNode: 2, perStorage: 1 }; // the controller defaults, stated for the lower bound
 export const OSTPL = 'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst';
 
@@ -38,12 +44,13 @@ export async function startEnv(o: { manifests: string; timeScale: number; nodes:
   const rt = new Runtime({
     manifestsDir: o.manifests,
     state,
-    reconcilers: createReconcilers({ pve, metrics, limits: LIMITS, options: { prune: false, polling: POLLING, allowedHostPaths: ['/mnt/pve'], driftIntervalMs: o.driftIntervalMs ?? 0 }, extra: [ca as never] }),
+    reconcilers: createReconcilers({ pve, metrics, limits: LIMITS, options: { prune: false, polling: pollingAt(o.timeScale), allowedHostPaths: ['/mnt/pve'], driftIntervalMs: o.driftIntervalMs ?? 0 }, extra: [ca as never] }),
     metrics,
     concurrency: o.concurrency ?? 8,
     resyncMs: o.resyncMs ?? 0,
     watch: o.watch ?? false,
   });
+  track(rt);
   return {
     h, pve, rt, metrics, dir, cloneTarget,
     async close() {
@@ -64,12 +71,26 @@ export async function waitFor(cond: () => boolean, timeoutMs: number): Promise<b
   return true;
 }
 
-export const readyKeys = (rt: Runtime, keys: ResourceKey[]) =>
-  keys.filter((k) => {
-    const [kind, name] = k.split('/') as [never, string];
-    const r = rt.get({ kind, name });
-    return getCondition(r?.status.conditions, 'Ready')?.status === 'True' && r?.status.observedGeneration === r?.metadata.generation;
+/**
+ * Keys Ready at their current generation, kept from the runtime's watch events: polling rt.get() for
+ * thousands of keys every few ms would spend the CPU the controller is being measured on.
+ */
+const trackers = new WeakMap<Runtime, Set<string>>();
+function track(rt: Runtime): void {
+  const ready = new Set<string>();
+  trackers.set(rt, ready);
+  rt.watch((ev) => {
+    const v = ev.object;
+    const k = `${v.kind}/${v.metadata.name}`;
+    const ok = ev.type !== 'DELETED' && getCondition(v.status.conditions, 'Ready')?.status === 'True' && v.status.observedGeneration === v.metadata.generation;
+    if (ok) ready.add(k);
+    else ready.delete(k);
   });
+}
+export const readyKeys = (rt: Runtime, keys: ResourceKey[]) => {
+  const ready = trackers.get(rt)!;
+  return keys.filter((k) => ready.has(k));
+};
 
 export const lxc = (name: string, vmid: number, source: string, storage: string, memory = 512, dependsOn?: string) => `apiVersion: phoenix.hypervisor/v1alpha1
 kind: LxcContainer

@@ -2,7 +2,7 @@
 // writes bench/results.md (also printed). Measured figures only: nothing here asserts. BENCH_QUICK=1
 // runs smaller sizes. Figures: converge makespan vs. the lower bound and vs. one-by-one, steady-state
 // resync cost, manifest-save-to-first-write latency, pvesim throughput, and a soak of 1,000 guests
-// under edits and drift (bench/soak.ts). `npm run bench -- soak` runs one section (names below).
+// under edits and drift (bench/soak.ts).
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdirSync, mkdtempSync, readdirSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,25 @@ import { LIMITS, OSTPL, STORAGES, lxc, quantile, readyKeys, startEnv, tpl, waitF
 import { benchSoak, soakOptionsFromEnv } from './soak.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
+/**
+ * `npm run bench -- soak resync` or BENCH_ONLY=soak,resync runs only the named sections; a partial
+ * run writes bench/results-<names>.md (not results.md, which only a full run rewrites).
+ */
+const SECTIONS = ['example', 'fleet', 'resync', 'resync10k', 'edit', 'pvesim', 'soak'];
+const ONLY = [...process.argv.slice(2), ...(process.env.BENCH_ONLY ?? '').split(',')].map((a) => a.trim()).filter(Boolean);
+const unknownSections = ONLY.filter((a) => !SECTIONS.includes(a));
+if (unknownSections.length) {
+  console.error(`unknown benchmark section(s): ${unknownSections.join(', ')}; known: ${SECTIONS.join(', ')}`);
+  process.exit(2);
+}
+const want = (section: string) => ONLY.length === 0 || ONLY.includes(section);
 const TIME_SCALE = QUICK ? 0.02 : 0.1; // wall seconds per simulated second
+/**
+ * Converge benchmarks run at each of these clock scales: 1 is real time (pvesim's task durations are
+ * those of a real node, and so is the controller's overhead against them); 0.1 compresses the tasks
+ * tenfold, which magnifies the controller's own per-step cost. BENCH_SCALES=1,0.1 overrides.
+ */
+const SCALES = (process.env.BENCH_SCALES ?? (QUICK ? '0.02' : '1,0.1')).split(',').map(Number).filter((x) => x > 0);
 const repo = new URL('..', import.meta.url).pathname;
 
 interface Row { name: string; figure: string; target: string; verdict: string }
@@ -89,8 +107,8 @@ async function bounds(env: Env, manifests: string) {
   return { critical, nodeBound, storageBound, sourceBound, lower: Math.max(critical, nodeBound, storageBound, sourceBound), cloneGap, serial, tasks: tasks.length, first, last };
 }
 
-async function benchConverge(label: string, manifests: string, nodes: string[], storages: StorageSpec[], timeoutMs: number) {
-  const env = await startEnv({ manifests, timeScale: TIME_SCALE, nodes, storages });
+async function benchConverge(label: string, manifests: string, nodes: string[], storages: StorageSpec[], timeoutMs: number, timeScale = TIME_SCALE) {
+  const env = await startEnv({ manifests, timeScale, nodes, storages });
   try {
     const keys = (await loadManifests(manifests)).resources.map((lr) => keyOf(lr.resource));
     const t0 = Date.now();
@@ -107,9 +125,14 @@ async function benchConverge(label: string, manifests: string, nodes: string[], 
       return;
     }
     const tReady = Date.now();
+    if (process.env.BENCH_TIMELINE) {
+      for (const t of env.h.sim.tasks.all().sort((a, c) => a.startedAtMs - c.startedAtMs)) {
+        console.error(`    ${String(t.startedAtMs - t0).padStart(6)} → ${String((t.endedAtMs ?? 0) - t0).padStart(6)} ms  ${t.type} ${t.id}${env.cloneTarget.has(t.upid) ? ` → ${env.cloneTarget.get(t.upid)}` : ''}`);
+      }
+    }
     const b = await bounds(env, manifests);
     const r = makespan / b.lower;
-    row(`${label}: makespan (${keys.length} resources, ${b.tasks} tasks, time scale ${TIME_SCALE})`, `${makespan} ms`);
+    row(`${label}: makespan (${keys.length} resources, ${b.tasks} tasks, time scale ${timeScale})`, `${makespan} ms`);
     row(`${label}: lower bound = max(critical path ${b.critical} ms, per-node ${b.nodeBound.toFixed(0)} ms, per-storage ${b.storageBound.toFixed(0)} ms, per-source-template ${b.sourceBound.toFixed(0)} ms)`, `${b.lower.toFixed(0)} ms`);
     row(`${label}: makespan / lower bound`, r.toFixed(2), '≤ 1.10', r <= 1.1 ? 'met' : `gap ${((r - 1.1) * 100).toFixed(0)} pts`);
     row(`${label}: before the first task (load, observe) / after the last task (until all Ready)`, `${b.first - t0} ms / ${tReady - b.last} ms`);
@@ -220,66 +243,52 @@ async function benchEditLatency(edits: number) {
   }
 }
 
-// Sections to run: `npm run bench -- soak resync` (or BENCH_ONLY=soak,resync) runs only those;
-// without names, all of them. Only a full run (not BENCH_QUICK) rewrites bench/results.md; a run of
-// some sections writes bench/results-<names>.md instead, so the full table is never half-replaced.
-const SECTIONS = ['example', 'generated', 'resync', 'edit', 'pvesim', 'soak'] as const;
-type Section = (typeof SECTIONS)[number];
-const asked = [...process.argv.slice(2), ...(process.env.BENCH_ONLY ?? '').split(',')].map((a) => a.trim()).filter(Boolean);
-const unknown = asked.filter((a) => !(SECTIONS as readonly string[]).includes(a));
-if (unknown.length) {
-  console.error(`unknown benchmark section(s): ${unknown.join(', ')}; known: ${SECTIONS.join(', ')}`);
-  process.exit(2);
-}
-const only = new Set(asked as Section[]);
-const runs = (s: Section) => only.size === 0 || only.has(s);
-
 const started = Date.now();
 const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
-console.error(`machine: ${machine}${QUICK ? ' (BENCH_QUICK)' : ''}${only.size ? `; sections: ${[...only].join(', ')}` : ''}`);
+console.error(`machine: ${machine}${QUICK ? ' (BENCH_QUICK)' : ''}${ONLY.length ? `; sections: ${ONLY.join(', ')}` : ''}`);
 
-if (runs('example')) {
-  // the example fleet needs its storages; templates on local, guests on quickOS-*
-  const exampleDir = mkdtempSync(join(tmpdir(), 'phoenix-bench-example-'));
-  for (const f of readdirSync(join(repo, 'manifests'))) if (f.endsWith('.yaml')) copyFileSync(join(repo, 'manifests', f), join(exampleDir, f));
-  mkdirSync(exampleDir, { recursive: true });
-  const bigStorage = (name: string, type: StorageSpec['type'] = 'lvmthin'): StorageSpec => ({ name, type, content: ['images', 'rootdir'], sizeGiB: 100_000 });
-  await benchConverge('example fleet', exampleDir, ['pve'], [bigStorage('quickOS-lxc-disks'), bigStorage('quickOS-vm-disks'), bigStorage('fastData-shared-bulk-data')], 120_000);
-  rmSync(exampleDir, { recursive: true, force: true });
+// the example fleet needs its storages; templates on local, guests on quickOS-*
+const exampleDir = mkdtempSync(join(tmpdir(), 'phoenix-bench-example-'));
+for (const f of readdirSync(join(repo, 'manifests'))) if (f.endsWith('.yaml')) copyFileSync(join(repo, 'manifests', f), join(exampleDir, f));
+mkdirSync(exampleDir, { recursive: true });
+const bigStorage = (name: string, type: StorageSpec['type'] = 'lvmthin'): StorageSpec => ({ name, type, content: ['images', 'rootdir'], sizeGiB: 100_000 });
+if (want('example')) {
+  for (const scale of SCALES) {
+    await benchConverge(`example fleet @${scale}`, exampleDir, ['pve'], [bigStorage('quickOS-lxc-disks'), bigStorage('quickOS-vm-disks'), bigStorage('fastData-shared-bulk-data')], 120_000 / Math.min(1, scale * 10), scale);
+  }
 }
+rmSync(exampleDir, { recursive: true, force: true });
 
-if (runs('generated')) {
-  const fleetN = QUICK ? 40 : 200;
+const fleetN = QUICK ? 40 : 200;
+if (want('fleet')) {
   const fleet = generatedFleet(fleetN);
-  await benchConverge(`generated fleet (${fleetN} clones of 2 templates, 4 storages)`, fleet, ['pve'], STORAGES(4), 300_000);
+  for (const scale of SCALES) {
+    await benchConverge(`generated fleet (${fleetN} clones of 2 templates, 4 storages) @${scale}`, fleet, ['pve'], STORAGES(4), 300_000 / Math.min(1, scale * 10), scale);
+  }
   rmSync(fleet, { recursive: true, force: true });
 }
 
-if (runs('resync')) {
-  await benchResync(QUICK ? 200 : 1000, 120_000);
-  if (!QUICK) await benchResync(10_000, 150_000);
+if (want('resync')) await benchResync(QUICK ? 200 : 1000, 120_000);
+if (!QUICK && want('resync10k')) await benchResync(10_000, 150_000);
+
+if (want('edit')) await benchEditLatency(QUICK ? 8 : 30);
+
+if (want('pvesim')) for (const f of await benchPvesim({ guests: QUICK ? 2000 : 10_000, seconds: QUICK ? 1 : 4 })) {
+  const target = f.target === undefined ? '' : `${f.unit === 'MiB' ? '<' : '≥'} ${f.target} ${f.unit}`;
+  row(f.name, `${f.value} ${f.unit}`.trim(), target, f.target === undefined ? '' : f.ok ? 'met' : 'gap');
 }
 
-if (runs('edit')) await benchEditLatency(QUICK ? 8 : 30);
-
-if (runs('pvesim')) {
-  for (const f of await benchPvesim({ guests: QUICK ? 2000 : 10_000, seconds: QUICK ? 1 : 4 })) {
-    const target = f.target === undefined ? '' : `${f.unit === 'MiB' ? '<' : '≥'} ${f.target} ${f.unit}`;
-    row(f.name, `${f.value} ${f.unit}`.trim(), target, f.target === undefined ? '' : f.ok ? 'met' : 'gap');
-  }
-}
-
-if (runs('soak')) await benchSoak(soakOptionsFromEnv(process.env, QUICK), row);
+if (want('soak')) await benchSoak(soakOptionsFromEnv(process.env, QUICK), row);
 
 const md = [
   '# Benchmark results',
   '',
-  `Machine: ${machine}. Load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}. Run took ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? ' (BENCH_QUICK=1)' : ''}${only.size ? ` (sections: ${[...only].join(', ')})` : ''}, ${new Date().toISOString()}.`,
+  `Machine: ${machine}. Load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}. Run took ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? ' (BENCH_QUICK=1)' : ''}${ONLY.length ? ` (sections: ${ONLY.join(', ')})` : ''}, ${new Date().toISOString()}.`,
   '',
   '| benchmark | figure | target | met/gap |',
   '|---|---|---|---|',
   ...rows.map((r) => `| ${r.name} | ${r.figure} | ${r.target} | ${r.verdict} |`),
   '',
 ].join('\n');
-if (!QUICK) writeFileSync(join(repo, 'bench', only.size ? `results-${[...only].sort().join('-')}.md` : 'results.md'), md);
+if (!QUICK) writeFileSync(join(repo, 'bench', ONLY.length ? `results-${[...new Set(ONLY)].sort().join('-')}.md` : 'results.md'), md);
 console.log(md);

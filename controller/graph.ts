@@ -58,6 +58,11 @@ export interface DependencyGraph {
   order(): ResourceKey[];
   /** Resources not in `done` whose dependencies are all in `done`. */
   ready(done: Set<ResourceKey>): ResourceKey[];
+  /**
+   * The longest chain of dependents waiting on `key` (0: nothing waits on it). Work on a long chain's
+   * head goes first when resources are short, so the chain is not left to run alone at the end.
+   */
+  height(key: ResourceKey): number;
   toMermaid(): string;
   toText(): string;
 }
@@ -119,6 +124,11 @@ export function buildGraph(resources: AnyResource[]): DependencyGraph {
     for (const p of path) settled.add(p);
   }
   const fullOrder = [...order, ...stuck];
+  const heights = new Map<ResourceKey, number>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const k = order[i]!;
+    heights.set(k, Math.max(0, ...dependents.get(k)!.map((d) => 1 + (heights.get(d) ?? 0))));
+  }
 
   const graph: DependencyGraph = {
     keys,
@@ -140,6 +150,7 @@ export function buildGraph(resources: AnyResource[]): DependencyGraph {
     },
     order: () => [...fullOrder],
     ready: (done) => fullOrder.filter((k) => !done.has(k) && deps.get(k)!.every((d) => done.has(d))),
+    height: (key) => heights.get(key) ?? 0,
     toText() {
       const lines = fullOrder.map((k) => {
         const ds = deps.get(k)!;

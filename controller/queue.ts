@@ -5,7 +5,9 @@
 //   queued exactly once more when the running pass is done;
 // - failures requeue with a per-key exponential backoff that a success resets (forget);
 // - delayed adds (requeueAfter) keep only the earliest pending time per key.
-// Concurrency is bounded globally by a p-queue whose slots are the workers.
+// Concurrency is bounded globally by a p-queue whose slots are the workers. A handler that waits on
+// Proxmox (a task running, a node or storage limit) lends its slot meanwhile (`lend`), so a long clone
+// does not keep an independent branch from starting; it takes a slot back, ahead of new keys, to go on.
 import PQueue from 'p-queue';
 import type { Metrics } from './metrics.js';
 
@@ -16,7 +18,13 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
-export type QueueHandler<K extends string> = (key: K, signal: AbortSignal) => Promise<ReconcileResult | void>;
+/**
+ * Run `wait` without holding a worker slot: the slot goes to other keys while `wait` is pending and is
+ * taken back (before any newly queued key) when it settles. For waiting on Proxmox, not for work.
+ */
+export type Lend = <T>(wait: () => Promise<T>) => Promise<T>;
+
+export type QueueHandler<K extends string> = (key: K, signal: AbortSignal, lend: Lend) => Promise<ReconcileResult | void>;
 
 export interface BackoffOptions {
   /** First retry delay (ms). */
@@ -26,6 +34,9 @@ export interface BackoffOptions {
   /** Fraction (0..1) by which a delay is randomly shortened, so that retries of many keys spread out. */
   jitter: number;
 }
+
+/** Priority of a handler taking its worker back after a lent wait: ahead of every key not started yet. */
+const RETURNING = Number.MAX_SAFE_INTEGER;
 
 export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 5 * 60_000, jitter: 0.2 };
 
@@ -46,6 +57,8 @@ export interface WorkQueueOptions<K extends string> {
   metrics?: Metrics;
   /** The `controller` (and workqueue `name`) label of a key's metrics. */
   controllerOf?: (key: K) => string;
+  /** Higher runs first when every worker is busy (default 0 for all: first come, first served). */
+  priorityOf?: (key: K) => number;
   /** Called with every error a handler throws (after the retry is scheduled). */
   onError?: (key: K, err: unknown, retryInMs: number) => void;
   random?: () => number;
@@ -70,6 +83,8 @@ export class WorkQueue<K extends string> {
   private readonly controllerOf: (key: K) => string;
   private readonly gaugeTimer: NodeJS.Timeout | undefined;
   private idleWaiters: Array<() => void> = [];
+  /** Handlers back from a lent wait, waiting for a slot; released at once on shutdown. */
+  private readonly returning = new Set<() => void>();
   private stopping = false;
   readonly concurrency: number;
 
@@ -168,6 +183,8 @@ export class WorkQueue<K extends string> {
     for (const d of this.delayed.values()) clearTimeout(d.timer);
     this.delayed.clear();
     this.pq.clear();
+    for (const back of this.returning) back();
+    this.returning.clear();
     for (const k of [...this.dirty]) if (!this.processing.has(k)) this.dirty.delete(k);
     if (!(await this.waitProcessing(deadlineMs))) {
       for (const ac of this.aborts.values()) ac.abort(new Error('controller shutting down'));
@@ -196,12 +213,40 @@ export class WorkQueue<K extends string> {
 
   private schedule(key: K): void {
     this.labelled(key, (m, l) => m.workqueueDepth.inc(l));
-    void this.pq.add(() => this.run(key));
+    this.slot(this.opts.priorityOf?.(key) ?? 0, (release) => void this.work(key, { release }));
   }
 
-  private async run(key: K): Promise<void> {
+  /** Take a worker slot (a p-queue job lasting until `release` is called); `granted` runs as it starts. */
+  private slot(priority: number, granted: (release: () => void) => void): void {
+    void this.pq.add(() => new Promise<void>((release) => granted(release)), { priority });
+  }
+
+  private lender(hold: { release: (() => void) | undefined }): Lend {
+    return async <T>(wait: () => Promise<T>): Promise<T> => {
+      if (!hold.release) return wait(); // already lent (nested waits)
+      hold.release();
+      hold.release = undefined;
+      try {
+        return await wait();
+      } finally {
+        if (!this.stopping) {
+          // shutDown() releases a handler still queued for its slot, so it can finish or abort
+          let back!: () => void;
+          const stopped = new Promise<() => void>((r) => (back = () => r(() => {})));
+          this.returning.add(back);
+          hold.release = await Promise.race([new Promise<() => void>((r) => this.slot(RETURNING, r)), stopped]);
+          this.returning.delete(back);
+        }
+      }
+    };
+  }
+
+  private async work(key: K, hold: { release: (() => void) | undefined }): Promise<void> {
     this.labelled(key, (m, l) => m.workqueueDepth.dec(l));
-    if (this.stopping || !this.dirty.has(key)) return;
+    if (this.stopping || !this.dirty.has(key)) {
+      hold.release?.();
+      return;
+    }
     this.dirty.delete(key);
     this.processing.add(key);
     const queuedFor = (performance.now() - (this.enqueuedAt.get(key) ?? performance.now())) / 1000;
@@ -215,7 +260,7 @@ export class WorkQueue<K extends string> {
     const ac = new AbortController();
     this.aborts.set(key, ac);
     try {
-      const result = await this.opts.handler(key, ac.signal);
+      const result = await this.opts.handler(key, ac.signal, this.lender(hold));
       if (result?.requeueAfterMs && result.requeueAfterMs > 0) {
         this.forget(key);
         this.addAfter(key, result.requeueAfterMs);
@@ -241,6 +286,8 @@ export class WorkQueue<K extends string> {
       m?.reconcileTime.observe({ controller }, secs);
       m?.workqueueWorkDuration.observe({ name: controller, controller }, secs);
       m?.activeWorkers.dec({ controller });
+      hold.release?.();
+      hold.release = undefined;
       this.aborts.delete(key);
       this.startedAt.delete(key);
       this.processing.delete(key);

@@ -21,7 +21,7 @@ import { nextGeneration, ANNOTATION_PREFIX } from './generation.js';
 import { errorMessage, silentLogger, type StructuredLogger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { initControllerSeries } from './metrics.js';
-import { WorkQueue, type BackoffOptions, type ReconcileResult } from './queue.js';
+import { WorkQueue, type BackoffOptions, type Lend, type ReconcileResult } from './queue.js';
 import type { DesiredRecord, StateStore } from './state.js';
 import type {
   Clock,
@@ -46,10 +46,15 @@ import { createDnsSync, type DnsSync, type DnsSyncSettings } from './dns/sync-ho
 
 export const PRUNE_ANNOTATION = `${ANNOTATION_PREFIX}prune`;
 
+/** A status's JSON without lastReconcileTime (which changes on every pass). */
+const withoutPassTime = (json: string) => json.replace(/"lastReconcileTime":"[^"]*",?/, '');
+
 /** What the runtime needs from the dependency graph. */
 export interface GraphView {
   dependenciesOf(key: ResourceKey): ResourceKey[];
   dependentsOf(key: ResourceKey): ResourceKey[];
+  /** Scheduling priority: higher goes first when workers or Proxmox limits are short (default 0). */
+  priorityOf?(key: ResourceKey): number;
   /** Keys that cannot act because of the graph (dangling reference, cycle), with reason and message. */
   problems: Map<ResourceKey, { reason: string; message: string }>;
 }
@@ -74,7 +79,7 @@ export function graphViewOf(resources: AnyResource[]): GraphView {
     const message = `dependency cycle: ${cycle.join(' -> ')}`;
     for (const k of new Set(cycle)) if (!problems.has(k)) problems.set(k, { reason: 'DependencyCycle', message });
   }
-  return { dependenciesOf: (k) => g.dependenciesOf(k), dependentsOf: (k) => g.dependentsOf(k), problems };
+  return { dependenciesOf: (k) => g.dependenciesOf(k), dependentsOf: (k) => g.dependentsOf(k), priorityOf: (k) => g.height(k), problems };
 }
 
 export interface RuntimeOptions {
@@ -194,7 +199,8 @@ export class Runtime implements ControllerView {
       metrics: opts.metrics,
       controllerOf: controllerName,
       random: opts.random,
-      handler: (key, signal) => this.process(key, signal),
+      handler: (key, signal, lend) => this.process(key, signal, lend),
+      priorityOf: (key) => this.graphView.priorityOf?.(key) ?? 0,
       onError: (key, err, retryIn) => {
         if (retryIn >= 0) this.log.warn('reconcile failed', { resource: key, err: errorMessage(err), retryInMs: retryIn });
         else this.log.info('reconcile abandoned at shutdown', { resource: key, err: errorMessage(err) });
@@ -495,10 +501,10 @@ export class Runtime implements ControllerView {
 
   // --- reconcile ------------------------------------------------------------------------------
 
-  private async process(key: ResourceKey, signal: AbortSignal): Promise<ReconcileResult | void> {
+  private async process(key: ResourceKey, signal: AbortSignal, lend: Lend): Promise<ReconcileResult | void> {
     try {
-      if (this.deleting.has(key)) return await this.finalizeKey(key, signal);
-      if (this.desired.has(key)) return await this.reconcileKey(key, signal);
+      if (this.deleting.has(key)) return await this.finalizeKey(key, signal, lend);
+      if (this.desired.has(key)) return await this.reconcileKey(key, signal, lend);
     } finally {
       if (this.firstPassPending?.delete(key)) this.checkFirstPass();
     }
@@ -511,7 +517,7 @@ export class Runtime implements ControllerView {
     return s;
   }
 
-  private async reconcileKey(key: ResourceKey, signal: AbortSignal): Promise<ReconcileResult | void> {
+  private async reconcileKey(key: ResourceKey, signal: AbortSignal, lend: Lend): Promise<ReconcileResult | void> {
     const rec = this.desired.get(key)!;
     const gen = rec.generation;
     const status = this.statusOf(key);
@@ -562,6 +568,8 @@ export class Runtime implements ControllerView {
       log,
       clock: this.clock,
       signal,
+      whileWaiting: lend,
+      priority: this.graphView.priorityOf?.(key) ?? 0,
     };
     let outcome: ReconcileOutcome;
     try {
@@ -617,7 +625,7 @@ export class Runtime implements ControllerView {
     }
   }
 
-  private async finalizeKey(key: ResourceKey, signal: AbortSignal): Promise<ReconcileResult | void> {
+  private async finalizeKey(key: ResourceKey, signal: AbortSignal, lend: Lend): Promise<ReconcileResult | void> {
     const rec = this.deleting.get(key)!;
     const gen = rec.generation;
     const status = this.statusOf(key);
@@ -643,6 +651,7 @@ export class Runtime implements ControllerView {
         log: this.log.with({ resource: key, finalize: true }),
         clock: this.clock,
         signal,
+        whileWaiting: lend,
       };
       try {
         outcome = await reconciler.finalize(ctx);
@@ -682,8 +691,11 @@ export class Runtime implements ControllerView {
     if (!status) return;
     const json = JSON.stringify(status);
     if (this.written.get(key) === json) return;
+    const before = this.written.get(key);
     this.written.set(key, json);
-    await this.opts.state.writeStatus(key, status);
+    // A pass that changed nothing but lastReconcileTime is news for watchers (phoenixctl waits on it),
+    // not for the disk: a steady resync of N in-sync guests then syncs no file at all.
+    if (before === undefined || withoutPassTime(before) !== withoutPassTime(json)) await this.opts.state.writeStatus(key, status);
     this.notify('MODIFIED', key);
     this.dns?.poke();
     // dependents waiting on this one re-evaluate (no API call while gated), so their message is current

@@ -6,7 +6,8 @@
 //     events/<Kind>/<name>.json       recent events, folded
 // Every file is 0600 and written atomically (temp file, fsync, rename, fsync of the directory), and
 // writes to one file are applied in order, so a kill -9 at any moment leaves either the old or the new
-// content, never a torn file.
+// content, never a torn file. Writes to a file that pile up while an earlier one is syncing are folded
+// into one (the newest content), so a burst of status changes costs two syncs, not one per change.
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -49,6 +50,10 @@ export class LockHeldError extends Error {
 
 export class StateStore {
   private readonly chains = new Map<string, Promise<void>>();
+  /** The write queued (not started) per path: a newer write replaces its content and shares its promise. */
+  private readonly queuedWrites = new Map<string, { data: string; done: Promise<void> }>();
+  /** Files written, and writes folded into a later one (for tests and benchmarks). */
+  readonly stats = { written: 0, folded: 0 };
   private lockPath: string | undefined;
   private lockContent: string | undefined;
 
@@ -183,7 +188,20 @@ export class StateStore {
   /** Write JSON atomically: temp file (0600, exclusive), fsync, rename over the target, fsync the dir. */
   writeJson(path: string, value: unknown): Promise<void> {
     const data = `${JSON.stringify(value, null, 2)}\n`;
-    return this.enqueue(path, () => writeFileAtomic(path, data, 0o600));
+    const queued = this.queuedWrites.get(path);
+    if (queued) {
+      queued.data = data;
+      this.stats.folded++;
+      return queued.done;
+    }
+    const entry = { data, done: Promise.resolve() };
+    this.queuedWrites.set(path, entry);
+    entry.done = this.enqueue(path, () => {
+      this.queuedWrites.delete(path); // from here on, a newer write queues behind this one
+      this.stats.written++;
+      return writeFileAtomic(path, entry.data, 0o600);
+    });
+    return entry.done;
   }
 
   private enqueue(path: string, op: () => Promise<void>): Promise<void> {

@@ -128,7 +128,14 @@ export interface ReconcileContext<R extends AnyResource = AnyResource> {
   log: Logger;
   clock: Clock;
   signal: AbortSignal;
+  /** Wait (on a Proxmox task, a node or storage limit) lending the worker slot to other resources. */
+  whileWaiting?: WaitWrapper;
+  /** How many resources wait behind this one in a chain; the longest chains get scarce slots first. */
+  priority?: number;
 }
+
+/** Runs `wait` without occupying a reconcile worker; the work queue's `Lend`. */
+export type WaitWrapper = <T>(wait: () => Promise<T>) => Promise<T>;
 
 export interface FinalizeContext {
   ref: ObjectRef;
@@ -142,6 +149,7 @@ export interface FinalizeContext {
   log: Logger;
   clock: Clock;
   signal: AbortSignal;
+  whileWaiting?: WaitWrapper;
 }
 
 export interface Reconciler<R extends AnyResource = AnyResource> {

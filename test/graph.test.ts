@@ -30,6 +30,13 @@ test('implicitRefs: a clone source (template or guest) and a CA host; never an a
   assert.equal(g.dependenciesOf('LxcContainer/web'), [], 'the afterRenewal guest does not depend on the CA either');
 });
 
+test('height: the longest chain of dependents behind a resource; cycles and leaves are 0', () => {
+  const g = buildGraph([lx('a'), lx('b', ['a']), lx('c', ['b']), lx('d', ['a']), lx('e'), lx('x', ['y']), lx('y', ['x'])]);
+  const h = (n: string) => g.height(`LxcContainer/${n}` as ResourceKey);
+  assert.equal(['a', 'b', 'c', 'd', 'e', 'x', 'y'].map(h), [2, 1, 0, 0, 0, 0, 0]);
+  assert.is(g.height('LxcContainer/nope' as ResourceKey), 0);
+});
+
 test('order is topological and deterministic whatever the input order', () => {
   const rs = [lx('d', ['b', 'c']), lx('c', ['a']), lx('b', ['a']), lx('a'), lx('e')];
   const expected = ['LxcContainer/a', 'LxcContainer/b', 'LxcContainer/c', 'LxcContainer/d', 'LxcContainer/e'];

@@ -30,20 +30,24 @@ export function parseUpid(upid: string): Upid {
 }
 
 export interface TaskPolling {
-  /** First poll interval, ms (default 250). */
-  initialMs: number;
-  /** Poll interval ceiling, ms (default 2000). */
+  /** Shortest wait between two polls, ms (default 100). */
+  minMs: number;
+  /** Longest wait between two polls, ms (default 2000). */
   maxMs: number;
-  factor: number;
+  /** With no idea how long a task takes, wait this fraction of the time it has run so far (default 0.05). */
+  relative: number;
+  /** Around a task's expected end, poll every this fraction of its expected duration (default 0.03). */
+  nearEnd: number;
   /** Deadline by task type (vzcreate, qmclone, ...), ms; `default` for the rest. */
   deadlines: Record<string, number>;
 }
 
 const MIN = 60_000;
 export const DEFAULT_POLLING: TaskPolling = {
-  initialMs: 250,
+  minMs: 100,
   maxMs: 2000,
-  factor: 1.6,
+  relative: 0.05,
+  nearEnd: 0.03,
   deadlines: {
     vzcreate: 30 * MIN,
     qmcreate: 30 * MIN,
@@ -77,8 +81,54 @@ export interface TaskResult {
   durationMs: number;
 }
 
+/**
+ * How long tasks of a kind took, learned as they finish (an exponential moving average per task type
+ * and object, e.g. `vzclone:900`, and per type). A serial chain (the clones of one container template
+ * take turns on its lock) loses the time between a task ending and phoenix noticing on every link;
+ * knowing roughly when a task will end lets the waiter poll sparsely before and densely around it.
+ */
+export class TaskDurations {
+  private readonly avg = new Map<string, number>();
+  constructor(private readonly weight = 0.3) {}
+
+  /** Expected duration (ms) of a task like this one, if one has been seen. */
+  expected(u: Pick<Upid, 'type' | 'id'>): number | undefined {
+    return this.avg.get(`${u.type}:${u.id}`) ?? this.avg.get(u.type);
+  }
+
+  observe(u: Pick<Upid, 'type' | 'id'>, ms: number): void {
+    for (const k of [`${u.type}:${u.id}`, u.type]) {
+      const old = this.avg.get(k);
+      this.avg.set(k, old === undefined ? ms : old + this.weight * (ms - old));
+    }
+  }
+}
+
+/**
+ * The wait before the next status poll of a task that has run `elapsedMs`. Noticing that a task ended
+ * costs the time until the next poll, and a chain of tasks (the clones of one template take turns on
+ * its lock) pays it on every link, so the wait is kept a small fraction of the task's length:
+ * - expected duration known: sleep towards 85% of it, then poll every `nearEnd` of it until 130%;
+ * - otherwise (or once the estimate proved wrong): wait `relative` of the time run so far;
+ * always within [minMs, maxMs].
+ */
+export function nextPoll(elapsedMs: number, expectedMs: number | undefined, p: TaskPolling): number {
+  const clamp = (ms: number) => Math.min(p.maxMs, Math.max(p.minMs, Math.round(ms)));
+  if (expectedMs !== undefined && elapsedMs <= expectedMs * 1.3) {
+    const fine = clamp(expectedMs * p.nearEnd);
+    const early = expectedMs * 0.85 - elapsedMs;
+    return early > fine ? clamp(early) : fine;
+  }
+  return clamp(elapsedMs * p.relative);
+}
+
+/** The durations every waiter in this process learns from and uses unless given its own. */
+export const taskDurations = new TaskDurations();
+
 export interface WaitOptions {
   polling?: Partial<TaskPolling>;
+  /** Learned task durations (default: the process-wide `taskDurations`). */
+  durations?: TaskDurations;
   signal?: AbortSignal;
   metrics?: Metrics;
   /** When phoenix started the task (ms); defaults to the UPID's start time. */
@@ -119,7 +169,8 @@ export async function waitTask(pve: PveClient, upid: string, opts: WaitOptions =
   const waitStart = Date.now();
   const startedAt = opts.startedAtMs ?? Math.min(waitStart, u.starttime * 1000);
   const deadline = polling.deadlines[u.type] ?? polling.deadlines.default ?? 10 * MIN;
-  let interval = polling.initialMs;
+  const durations = opts.durations ?? taskDurations;
+  const expected = durations.expected(u);
   for (;;) {
     let st;
     try {
@@ -135,6 +186,8 @@ export async function waitTask(pve: PveClient, upid: string, opts: WaitOptions =
       const verdict = judgeExitStatus(st.exitstatus);
       const durationMs = Date.now() - startedAt;
       opts.metrics?.pveTaskDuration.observe({ type: u.type }, durationMs / 1000);
+      // Proxmox's own start/end times (whole seconds) are too coarse; the waiter's view of it is not
+      if (opts.startedAtMs !== undefined && durationMs < deadline) durations.observe(u, durationMs);
       if (verdict.ok) return { upid, type: u.type, exitstatus: String(st.exitstatus), warnings: verdict.warnings, durationMs };
       let tail: string[] = [];
       try {
@@ -146,7 +199,7 @@ export async function waitTask(pve: PveClient, upid: string, opts: WaitOptions =
       throw new TaskFailedError(upid, u.type, String(st.exitstatus ?? 'unknown error'), tail);
     }
     if (Date.now() - waitStart >= deadline) throw new TaskDeadlineError(upid, u.type, deadline);
-    await sleep(Math.min(interval, Math.max(1, deadline - (Date.now() - waitStart))), opts.signal);
-    interval = Math.min(polling.maxMs, Math.ceil(interval * polling.factor));
+    const delay = nextPoll(Date.now() - startedAt, expected, polling);
+    await sleep(Math.min(delay, Math.max(1, deadline - (Date.now() - waitStart))), opts.signal);
   }
 }

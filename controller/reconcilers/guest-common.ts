@@ -147,7 +147,8 @@ export async function withLockRetry<T>(sh: Shared, ctx: AnyCtx, what: string, fn
     } catch (e) {
       if (!isPveError(e, 'Locked', 'LockTimeout') || i >= attempts || ctx.signal.aborted) throw e;
       ctx.log.info(`${what}: ${e.pveMessage}; retrying`, { attempt: i, waitMs: wait });
-      await sleep(wait);
+      const ms = wait;
+      await (ctx.whileWaiting ? ctx.whileWaiting(() => sleep(ms)) : sleep(ms));
       wait = Math.min(max, wait * 2);
     }
   }
@@ -166,10 +167,13 @@ export async function awaitInFlight(sh: Shared, ctx: AnyCtx): Promise<TaskResult
   const t = ctx.status.taskInFlight;
   if (!t) throw new Error('no task in flight');
   try {
-    const res = await waitTask(sh.pve, t.upid, { polling: sh.options.polling, signal: ctx.signal, metrics: sh.metrics, startedAtMs: Date.parse(t.startedAt) });
+    const wait = () => waitTask(sh.pve, t.upid, { polling: sh.options.polling, signal: ctx.signal, metrics: sh.metrics, startedAtMs: Date.parse(t.startedAt) });
+    const res = await (ctx.whileWaiting ? ctx.whileWaiting(wait) : wait());
     if (res.warnings > 0) ctx.recorder.event('Warning', 'TaskWarnings', `${t.step} (${res.type}) finished with ${res.warnings} warning(s); see task ${res.upid}`);
+    // Not persisted here: the reconcile's next status write carries it. Until then a restart finds the
+    // finished UPID and resumes it harmlessly, while the caller (say, the next clone of a template
+    // waiting on its lock) goes on without waiting for a disk sync.
     delete ctx.status.taskInFlight;
-    await ctx.persist();
     return res;
   } catch (e) {
     if (e instanceof TaskDeadlineError) throw e; // keep waiting next time

@@ -76,6 +76,7 @@ export async function provisionCreate(sh: Shared, ctx: ReconcileContext<LxcConta
   const node = await chooseNode(sh, ctx);
   const out = await sh.limits.run({ node, ...(storage ? { storage } : {}) }, () =>
     provisionIdempotent(sh, ctx, { step: 'create', node, type, vmid, send: () => sh.pve.createGuest(node, type, params) }),
+    { whileQueued: ctx.whileWaiting, priority: ctx.priority },
   );
   if (out === 'done') ctx.recorder.event('Normal', 'Created', `created ${what} on ${node}`);
   const g = newGuest(vmid, node, type, String(params.tags));
@@ -166,7 +167,7 @@ export async function provisionClone(sh: Shared, ctx: ReconcileContext<LxcContai
       }
     };
     return provisionIdempotent(sh, ctx, { step: 'clone', node: s.node, guestNode: node, type, vmid, sourceVmid: srcVmid, send });
-  });
+  }, { whileQueued: ctx.whileWaiting, priority: ctx.priority });
   if (out === 'done') ctx.recorder.event('Normal', 'Cloned', `cloned ${what}`);
   const g = newGuest(vmid, node, type, desiredTags(r.spec.tags));
   await sh.fleet.note(g);

@@ -67,6 +67,101 @@ test('concurrency is bounded globally', async () => {
   assert.is(maxRunning, 3);
 });
 
+test('a handler waiting on Proxmox lends its worker: another key runs meanwhile, and the lender resumes before newer keys', async () => {
+  const order: string[] = [];
+  const task = deferred();
+  const hold = deferred();
+  const q = new WorkQueue<string>({
+    concurrency: 1,
+    handler: async (k, _signal, lend) => {
+      order.push(`${k}:start`);
+      if (k === 'clone') {
+        await lend(() => task.promise); // a long Proxmox task: the only worker goes to others
+        order.push('clone:after-task');
+      }
+      if (k === 'blocker') await hold.promise;
+      order.push(`${k}:end`);
+    },
+  });
+  q.add('clone');
+  await waitFor(() => order.includes('clone:start'));
+  q.add('other');
+  await waitFor(() => order.includes('other:end'), 2000, 'a key running while the only worker is lent');
+  q.add('blocker');
+  await waitFor(() => order.includes('blocker:start'));
+  q.add('newer'); // queued while the task still runs
+  task.resolve();
+  await new Promise((r) => setTimeout(r, 5));
+  assert.not.ok(order.includes('clone:after-task'), 'the lender waits for a worker like everyone else');
+  hold.resolve();
+  await q.whenIdle();
+  assert.equal(order.slice(order.indexOf('blocker:end')), ['blocker:end', 'clone:after-task', 'clone:end', 'newer:start', 'newer:end']);
+});
+
+test('when every worker is busy, the key with the highest priority starts next', async () => {
+  const order: string[] = [];
+  const gate = deferred();
+  const prio: Record<string, number> = { leaf: 0, chain: 3, mid: 1 };
+  const q = new WorkQueue<string>({
+    concurrency: 1,
+    priorityOf: (k) => prio[k] ?? 0,
+    handler: async (k) => {
+      if (k === 'blocker') await gate.promise;
+      else order.push(k);
+    },
+  });
+  q.add('blocker');
+  q.add('leaf');
+  q.add('chain');
+  q.add('mid');
+  gate.resolve();
+  await q.whenIdle();
+  assert.equal(order, ['chain', 'mid', 'leaf']);
+});
+
+test('lent workers still bound the work that holds them', async () => {
+  let working = 0;
+  let maxWorking = 0;
+  const q = new WorkQueue<string>({
+    concurrency: 2,
+    handler: async (_k, _signal, lend) => {
+      for (let i = 0; i < 3; i++) {
+        working++;
+        maxWorking = Math.max(maxWorking, working);
+        await new Promise((r) => setTimeout(r, 2));
+        working--;
+        await lend(() => new Promise((r) => setTimeout(r, 5)));
+      }
+    },
+  });
+  for (let i = 0; i < 10; i++) q.add(`k${i}`);
+  await q.whenIdle();
+  assert.is(maxWorking, 2);
+});
+
+test('shutdown frees a handler waiting to take its worker back', async () => {
+  const task = deferred();
+  let finished = false;
+  const q = new WorkQueue<string>({
+    concurrency: 1,
+    handler: async (k, _signal, lend) => {
+      if (k === 'lender') {
+        await lend(() => task.promise);
+        finished = true;
+      } else await new Promise((r) => setTimeout(r, 200)); // holds the worker
+    },
+  });
+  q.add('lender');
+  await waitFor(() => q.isProcessing('lender'));
+  await new Promise((r) => setTimeout(r, 5));
+  q.add('holder');
+  await waitFor(() => q.isProcessing('holder'));
+  task.resolve();
+  const left = await q.shutDown(1000, 100);
+  assert.ok(finished);
+  assert.equal(left, []);
+});
+
 test('backoff doubles from base, caps at max, jitter only shortens', () => {
   const o = { baseMs: 500, maxMs: 300_000, jitter: 0.2 };
   const none = () => 0;

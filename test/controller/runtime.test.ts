@@ -331,4 +331,25 @@ test('resync rescans the manifests (a missed file event is caught) and runs a fu
   rmSync(dir, { recursive: true });
 });
 
+test('a pass that changes nothing but the reconcile time writes no status file; watchers still see the time', async () => {
+  const env = await boot(tmp());
+  writeFileSync(join(env.manifests, 'vm.yaml'), doc('VirtualMachine', 'c', { vmid: 200 }));
+  await waitFor(() => ready(env.rt, 'VirtualMachine/c'), 3000);
+  await env.rt.whenIdle();
+  await env.store.flush();
+  const written = env.store.stats.written;
+  const t0 = env.rt.get(refOfKey('VirtualMachine/c'))!.status.lastReconcileTime;
+  const seen: string[] = [];
+  const stop = env.rt.watch((ev) => void seen.push(ev.object.status.lastReconcileTime ?? ''));
+  await new Promise((r) => setTimeout(r, 5)); // the clock moves on
+  env.rt.fullPass();
+  await waitFor(() => env.rt.get(refOfKey('VirtualMachine/c'))!.status.lastReconcileTime !== t0, 3000, 'the pass ran');
+  await env.rt.whenIdle();
+  await env.store.flush();
+  stop();
+  assert.is(env.store.stats.written, written, 'no status (or other state) file written');
+  assert.ok(seen.some((t) => t !== t0), 'the watch stream carries the new lastReconcileTime');
+  rmSync(env.dir, { recursive: true });
+});
+
 test.run();

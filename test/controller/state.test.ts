@@ -42,6 +42,10 @@ test('writes to one file apply in order and leave no temp files; crash leftovers
   for (let i = 0; i < 40; i++) writes.push(s.writeStatus('Template/base', { conditions: [], vmid: i }));
   await Promise.all(writes);
   assert.is(JSON.parse(readFileSync(s.pathOf('status', 'Template/base'), 'utf8')).vmid, 39);
+  // 40 writes queued before the first could start are folded into one write of the newest
+  assert.equal(s.stats, { written: 1, folded: 39 });
+  await s.writeStatus('Template/base', { conditions: [], vmid: 40 });
+  assert.is(JSON.parse(readFileSync(s.pathOf('status', 'Template/base'), 'utf8')).vmid, 40, 'a write after the burst is its own');
   assert.equal(readdirSync(join(dir, 'status', 'Template')), ['base.json']);
   writeFileSync(join(dir, 'status', 'Template', 'base.json.999.1.tmp'), '{"torn');
   await new StateStore(dir).open();

@@ -119,7 +119,7 @@ export interface Fleet {
 
 /** Simulated seconds run 100x faster; tasks poll every 10-40 ms. */
 export const TIME_SCALE = 0.01;
-export const FAST_POLLING = { initialMs: 10, maxMs: 40, factor: 1.5 };
+export const FAST_POLLING = { minMs: 10, maxMs: 40 };
 
 export async function startFleet(opts: { nodes?: string[]; storages?: StorageSpec[]; options?: Partial<ReconcilerOptions>; limits?: { perNode?: number; perStorage?: number } } = {}): Promise<Fleet> {
   const handle = await startSim({ timeScale: TIME_SCALE, nodes: opts.nodes ?? ['pve'], seed: 7, ...(opts.storages ? { storages: opts.storages } : {}) });
