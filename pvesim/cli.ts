@@ -46,7 +46,7 @@ try {
     ...(o.password ? { password: o.password } : {}),
     timeScale,
     ...(o.faults ? { faults: o.faults } : {}),
-    ...(o.state ? { statePath: o.state } : {}),
+    ...(o.state ? { statePath: o.state, durableReplies: true } : {}),
     storages: o.storage,
     ...(o.seed ? { seed: Number(o.seed) } : {}),
     http: !!o.http,
