@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startSim, type SimHandle, type StorageSpec } from '../pvesim/index.js';
 import { createPveClient, pveConfigFromEnv, type PveClient } from '../controller/pve/client.js';
 import { createReconcilers } from '../controller/reconcilers/index.js';
+import type { ReconcilerOptions } from '../controller/reconcilers/guest-common.js';
 import { createCertificateAuthorityReconciler } from '../controller/reconcilers/certificateauthority.js';
 import { createMetrics, type Metrics } from '../controller/metrics.js';
 import { Runtime } from '../controller/runtime.js';
@@ -23,7 +24,7 @@ export const pollingAt = (scale: number) =>
 export const LIMITS = { perNode: 2, perStorage: 1 }; // the controller defaults, stated for the lower bound
 export const OSTPL = 'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst';
 
-export interface Env { h: SimHandle; pve: PveClient; rt: Runtime; metrics: Metrics; dir: string; cloneTarget: Map<string, string>; close(): Promise<void> }
+export interface Env { h: SimHandle; pve: PveClient; rt: Runtime; metrics: Metrics; dir: string; cloneTarget: Map<string, string>; state: StateStore; options: ReconcilerOptions; close(): Promise<void> }
 
 export async function startEnv(o: { manifests: string; timeScale: number; nodes: string[]; storages: StorageSpec[]; watch?: boolean; concurrency?: number; resyncMs?: number; driftIntervalMs?: number }): Promise<Env> {
   const h = await startSim({ timeScale: o.timeScale, nodes: o.nodes, seed: 5, storages: o.storages });
@@ -41,10 +42,13 @@ export async function startEnv(o: { manifests: string; timeScale: number; nodes:
   const state = new StateStore(join(dir, 'state'));
   await state.open();
   const ca = createCertificateAuthorityReconciler({ stateDir: join(dir, 'state'), certDir: join(dir, 'certs'), allowHostCommands: false });
+  // drift interval 0 (every pass reads every config) unless a benchmark asks for the production
+  // default by passing driftIntervalMs: undefined, or sets its own
+  const options: ReconcilerOptions = { prune: false, polling: pollingAt(o.timeScale), allowedHostPaths: ['/mnt/pve'], ...('driftIntervalMs' in o ? (o.driftIntervalMs === undefined ? {} : { driftIntervalMs: o.driftIntervalMs }) : { driftIntervalMs: 0 }) };
   const rt = new Runtime({
     manifestsDir: o.manifests,
     state,
-    reconcilers: createReconcilers({ pve, metrics, limits: LIMITS, options: { prune: false, polling: pollingAt(o.timeScale), allowedHostPaths: ['/mnt/pve'], driftIntervalMs: o.driftIntervalMs ?? 0 }, extra: [ca as never] }),
+    reconcilers: createReconcilers({ pve, metrics, limits: LIMITS, options, extra: [ca as never] }),
     metrics,
     concurrency: o.concurrency ?? 8,
     resyncMs: o.resyncMs ?? 0,
@@ -52,7 +56,7 @@ export async function startEnv(o: { manifests: string; timeScale: number; nodes:
   });
   track(rt);
   return {
-    h, pve, rt, metrics, dir, cloneTarget,
+    h, pve, rt, metrics, dir, cloneTarget, state, options,
     async close() {
       await rt.stop();
       await pve.close();

@@ -59,8 +59,33 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
   await writeFilesAtomic([{ path, data: content, opts: { mode } }]);
 }
 
-/** Make a rename durable. Some filesystems refuse fsync on a directory; that is harmless. */
-async function syncDir(dir: string): Promise<void> {
+/** Per directory: the sync that has not started yet (later renames share it) and the one running. */
+const dirSyncs = new Map<string, { queued?: Promise<void>; running?: Promise<void> }>();
+
+/**
+ * Make a rename durable. A directory sync covers every rename done before it starts, so renames that
+ * land while one runs share the next one (many status files written together cost two syncs, not one
+ * each). Some filesystems refuse fsync on a directory; that is harmless.
+ */
+function syncDir(dir: string): Promise<void> {
+  let s = dirSyncs.get(dir);
+  if (!s) dirSyncs.set(dir, (s = {}));
+  const state = s;
+  if (state.queued) return state.queued;
+  const start = async () => {
+    state.queued = undefined;
+    const run = fsyncDir(dir);
+    state.running = run;
+    await run;
+    if (state.running === run) state.running = undefined;
+    if (!state.running && !state.queued) dirSyncs.delete(dir);
+  };
+  const p = state.running ? state.running.then(start) : start();
+  if (state.running) state.queued = p;
+  return p;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
   try {
     const d = await open(dir, 'r');
     try {

@@ -48,21 +48,52 @@ export interface ControllerFlags {
   traefikFile?: string;
 }
 
+/**
+ * Reads an on/off flag's environment variable by its value. Commander alone turns a boolean flag on
+ * whenever its variable is set, so PHOENIX_ALLOW_HOST_COMMANDS=false would allow host commands and
+ * PHOENIX_PRUNE=0 would prune; anything but a clear yes or no is refused, naming the variable.
+ */
+function strictBooleanEnv(cmd: Command, flag: string): Command {
+  const opt = cmd.options.find((o) => o.long === `--${flag}`);
+  if (!opt?.envVar) throw new Error(`--${flag} has no environment variable`);
+  const envVar = opt.envVar;
+  cmd.on(`optionEnv:${flag}`, () => {
+    const raw = (process.env[envVar] ?? '').trim().toLowerCase();
+    const value = ['1', 'true', 'yes', 'on'].includes(raw) ? true : ['', '0', 'false', 'no', 'off'].includes(raw) ? false : undefined;
+    if (value === undefined) cmd.error(`error: ${envVar}=${JSON.stringify(process.env[envVar])}: expected true or false (also 1/0, yes/no, on/off)`);
+    cmd.setOptionValueWithSource(opt.attributeName(), value, 'env');
+  });
+  return cmd;
+}
+
+/** Environment variables phoenix-controller reads that have no flag (docs/reference/controller.md lists them). */
+export const CONTROLLER_ENVIRONMENT = [
+  { name: 'PHOENIX_PVE_URL', description: 'the Proxmox VE API to converge, https://HOST:8006; unset: phoenix runs the built-in pvesim in-process and converges against it' },
+  { name: 'PHOENIX_PVE_TOKEN', description: 'the API token, USER@REALM!TOKENID=SECRET (needed with PHOENIX_PVE_URL; never printed); see docs/real-proxmox.md for the role it needs' },
+  { name: 'PHOENIX_PVE_CA_FILE', description: "PEM file of the CA that signed the Proxmox VE certificate (default: the system's trusted CAs)" },
+  { name: 'PHOENIX_PVE_FINGERPRINT', description: "SHA-256 fingerprint of the Proxmox VE certificate to pin instead (as `pvenode cert info` shows it)" },
+  { name: 'PHOENIX_PVE_INSECURE', description: '1 turns certificate verification off (testing only; set at most one of the three TLS variables)' },
+  { name: 'PHOENIX_API_TOKEN', description: 'bearer token the status API (/apis) requires; needed to listen on a non-loopback address (never printed)' },
+  { name: 'PHOENIX_ALLOW_HOST_PATHS', description: "':'-separated host directories LXC bind mounts may come from, added to --allow-host-path" },
+  { name: 'PHOENIX_SIM_TIME_SCALE', description: `built-in pvesim only: factor every simulated task duration and lock wait is multiplied by (default ${DEFAULT_SIM_TIME_SCALE}; 0: tasks finish at once)` },
+];
+
+/** The phoenix-controller program (flags, defaults, environment); builds only, parses and runs nothing. */
 export function buildProgram(): Command {
   const collect = (v: string, prev: string[]) => [...prev, v];
-  return new Command('phoenix-controller')
+  const program = new Command('phoenix-controller')
     .description('Converge Proxmox VE to the manifests in a directory, continuously')
     .addOption(new Option('--manifests <dir>', 'directory of manifests to watch').env('PHOENIX_MANIFESTS').default('./manifests'))
     .addOption(new Option('--state-dir <dir>', 'where status, events, locks and CA keys live').env('PHOENIX_STATE_DIR').default('./.state'))
-    .addOption(new Option('--listen <host:port>', 'HTTP endpoint (/metrics, /healthz, /readyz, status API)').env('PHOENIX_LISTEN').default('127.0.0.1:9750'))
-    .addOption(new Option('--resync <duration>', 'full pass interval (Go duration, 0 disables)').env('PHOENIX_RESYNC').default('5m'))
+    .addOption(new Option('--listen <host:port>', 'HTTP endpoint: /metrics, /healthz, /readyz and the status API (a non-loopback address needs PHOENIX_API_TOKEN)').env('PHOENIX_LISTEN').default('127.0.0.1:9750'))
+    .addOption(new Option('--resync <duration>', 'interval of full passes over every resource (Go duration, jittered; 0 disables)').env('PHOENIX_RESYNC').default('5m'))
     .addOption(new Option('--concurrency <n>', 'reconciles running at once').env('PHOENIX_CONCURRENCY').default('4'))
-    .addOption(new Option('--prune', 'delete guests whose manifests are removed (default: orphan them)').env('PHOENIX_PRUNE').default(false))
-    .addOption(new Option('--log-level <level>', 'debug, info, warn or error').env('PHOENIX_LOG_LEVEL').default('info'))
+    .addOption(new Option('--prune', 'delete guests whose manifests are removed (default: orphan them; the annotation phoenix.hypervisor/prune: "true" prunes one resource)').env('PHOENIX_PRUNE').default(false))
+    .addOption(new Option('--log-level <level>', 'debug, info, warn or error (JSON lines on stderr; tokens and keys are never logged)').env('PHOENIX_LOG_LEVEL').default('info'))
     .addOption(new Option('--shutdown-timeout <duration>', 'how long SIGTERM waits for in-flight work').env('PHOENIX_SHUTDOWN_TIMEOUT').default('10s'))
     .addOption(new Option('--cert-dir <dir>', 'directory certificate outputs must lie under (default <state-dir>/certs)').env('PHOENIX_CERT_DIR'))
     .addOption(new Option('--allow-host-commands', 'allow `pct exec` for after-renewal commands in containers').env('PHOENIX_ALLOW_HOST_COMMANDS').default(false))
-    .addOption(new Option('--allow-host-path <dir>', 'host directory LXC bind mounts may come from (repeatable)').argParser(collect).default([]))
+    .addOption(new Option('--allow-host-path <dir>', 'host directory LXC bind mounts may come from (repeatable; PHOENIX_ALLOW_HOST_PATHS adds a :-separated list)').argParser(collect).default([]))
     .addOption(new Option('--git-url <url>', 'follow a git repository instead of a local directory').env('PHOENIX_GIT_URL'))
     .addOption(new Option('--git-ref <ref>', 'branch, tag or commit to follow').env('PHOENIX_GIT_REF').default('main'))
     .addOption(new Option('--git-path <dir>', 'directory of the repository holding the manifests').env('PHOENIX_GIT_PATH'))
@@ -72,6 +103,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--dnsmasq-pid-file <file>', 'dnsmasq pid file: SIGHUP after the hosts file changed').env('PHOENIX_DNSMASQ_PID_FILE'))
     .addOption(new Option('--traefik-file <file>', 'Traefik file-provider routes for spec.services (needs --domain)').env('PHOENIX_TRAEFIK_FILE'))
     .showHelpAfterError();
+  strictBooleanEnv(program, 'prune');
+  return strictBooleanEnv(program, 'allow-host-commands');
 }
 
 function durationFlag(name: string, value: string, allowZero = false): number {

@@ -556,7 +556,10 @@ export class Runtime implements ControllerView {
     const wasReady = isReadyAt(status, gen);
     if (!wasReady) {
       markReconciling(status, gen, 'Progressing', `reconciling generation ${gen}`, now());
-      await this.commit(key); // persisted before any action
+      // Shown at once (API, watchers); on disk with the next write. Nothing a restart needs is in it:
+      // a restarted controller re-reconciles any generation not Ready, and what must survive a crash
+      // mid-action (the node chosen, a task's UPID) is written by the reconciler before it acts.
+      this.publish(key);
     }
     const log = this.log.with({ resource: key, generation: gen });
     const ctx: ReconcileContext = {
@@ -702,6 +705,11 @@ export class Runtime implements ControllerView {
     for (const d of this.graphView.dependentsOf(key)) {
       if (getCondition(this.statuses.get(d)?.conditions, 'Ready')?.reason === 'DependencyNotReady') this.queue.add(d);
     }
+  }
+
+  /** Tell watchers about a status change without writing it (the next commit writes it). */
+  private publish(key: ResourceKey): void {
+    this.notify('MODIFIED', key);
   }
 
   // --- metrics and watchers -------------------------------------------------------------------

@@ -43,6 +43,30 @@ function str<P extends string>(pattern: P, description: string, extra: { maxLeng
   return { type: 'string' as const, pattern, description, ...extra };
 }
 
+/**
+ * The annotation that keeps a value format's short description ("a bridge name: ...") once a field's
+ * own description replaces it: the loader shows it next to a pattern or format mismatch.
+ */
+export const FORMAT_HINT = 'x-format-hint';
+
+/**
+ * A field's schema with its documentation (editors show it on hover; docs/reference/manifests.md
+ * prints it): what the field is, written for a Proxmox admin, then the value format when the schema
+ * has one. `default` is an annotation only: the kind's defaults function applies defaults, and a test
+ * checks that the two agree.
+ */
+export function doc<const T extends object>(schema: T, text: string, annotations: { default?: unknown } = {}): T & { description: string } {
+  const s = schema as Record<string, unknown>;
+  // a string format's description says how to write the value; any other description (an object's) is replaced
+  const hint = s.pattern !== undefined || s.format !== undefined ? (s[FORMAT_HINT] ?? s.description) : undefined;
+  return {
+    ...schema,
+    description: typeof hint === 'string' ? `${text} Format: ${hint}.` : text,
+    ...(typeof hint === 'string' ? { [FORMAT_HINT]: hint } : {}),
+    ...annotations,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Patterns (anchored). Exported so tests and other modules can reuse them.
 
@@ -78,6 +102,11 @@ export const PATTERNS = {
   tag: '^[a-z0-9_][a-z0-9_+.-]*$',
   /** Absolute path without ',', '=', ';', '%', whitespace, NUL or '..' segments. */
   absPath: `^${NO_DOTDOT}/[^,=;%\\s\\u0000]*$`,
+  /**
+   * A URL path prefix for a service's route: unreserved characters, ':', '@', '+' and '/'. No
+   * backquote, quote, parenthesis, '|' or '&': it is written into a Traefik rule as PathPrefix(`...`).
+   */
+  urlPath: '^/[A-Za-z0-9._~:@+/-]*$',
   /** A file path for certificate output (relative to the operator's cert dir, or absolute). */
   filePath: `^${NO_DOTDOT}[A-Za-z0-9_./-]+$`,
   snapshot: '^[a-zA-Z][a-zA-Z0-9_-]{1,39}$',
@@ -127,13 +156,14 @@ export const S = {
   diskSize: str(PATTERNS.diskSize, 'a size: a positive integer followed by M, G or T, such as 16G'),
   tag: str(PATTERNS.tag, "a tag: lowercase letters, digits, '_', '+', '.', '-'"),
   absPath: str(PATTERNS.absPath, "an absolute path without ',', '=', ';', '%', whitespace or '..' segments", { maxLength: 4096 }),
+  urlPath: str(PATTERNS.urlPath, "a URL path such as /health: letters, digits, '.', '_', '~', ':', '@', '+', '-' and '/'", { maxLength: 1024 }),
   filePath: str(PATTERNS.filePath, "a file path of letters, digits, '_', '.', '/', '-' without '..' segments", { maxLength: 4096 }),
   snapshot: str(PATTERNS.snapshot, "a snapshot name: a letter, then letters, digits, '_', '-', 2 to 40 characters"),
   vztmpl: str(PATTERNS.vztmpl, 'a container template volume such as local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst'),
   importImage: str(PATTERNS.importImage, 'an import volume such as local:import/noble-server-cloudimg-amd64.img'),
   vmSlot: str(PATTERNS.vmSlot, 'a disk slot: scsi0-30, virtio0-15, sata0-5 or ide0-3'),
   proto: str(PATTERNS.proto, "a protocol name such as tcp, udp, icmp, or a number"),
-  fwAddr: str(PATTERNS.fwAddr, 'an address, CIDR, range a-b or comma list of those, an +ipset or an alias', { maxLength: 512 }),
+  fwAddr: { ...str(PATTERNS.fwAddr, 'an address, CIDR, range a-b or comma list of those, an +ipset or an alias', { maxLength: 512 }), format: 'fw-addr' },
   ports: str(PATTERNS.ports, "a port, a range a:b, or a comma list of those"),
   fwIface: str(PATTERNS.fwIface, 'a guest interface key such as net0'),
   freeText: str(PATTERNS.freeText, 'any text except NUL', { maxLength: 8192 }),
@@ -176,12 +206,25 @@ export type ManifestMeta = Omit<ObjectMeta, 'generation'>;
 
 export const metadataSchema: JSONSchemaType<ManifestMeta> = {
   type: 'object',
+  description: 'Identifies the resource. `metadata.generation` is written by the controller and is not accepted in manifests.',
   required: ['name'],
   additionalProperties: false,
   properties: {
-    name: S.dnsLabel,
-    labels: opt(labelsSchema),
-    annotations: opt(annotationsSchema),
+    name: doc(
+      S.dnsLabel,
+      'Name of the resource, unique per kind; other manifests refer to it by this name (`dependsOn`, `source.template`, `host`). ' +
+        "A guest's Proxmox name is this name: `hostname` of a container (unless `spec.hostname` is set), `name` of a VM.",
+    ),
+    labels: opt(
+      doc(labelsSchema, 'Key/value pairs to select resources by (`phoenixctl get -l`, the status API `labelSelector`), as in Kubernetes. Not sent to Proxmox.'),
+    ),
+    annotations: opt(
+      doc(
+        annotationsSchema,
+        'Free-form notes for people and tools; not sent to Proxmox. `phoenix.hypervisor/prune: "true"` lets phoenix delete the guest when the manifest is removed ' +
+          '(as `--prune` does for all), and `phoenixctl import` records here what it could not map.',
+      ),
+    ),
   } satisfies Record<keyof ManifestMeta, unknown>,
 };
 
@@ -190,21 +233,29 @@ export const refSchema: JSONSchemaType<ObjectRef> = {
   required: ['kind', 'name'],
   additionalProperties: false,
   properties: {
-    kind: { type: 'string', enum: KINDS } as const,
-    name: S.dnsLabel,
+    kind: doc({ type: 'string', enum: KINDS } as const, 'Kind of the resource referred to.'),
+    name: doc(S.dnsLabel, '`metadata.name` of the resource referred to.'),
   } satisfies Record<keyof ObjectRef, unknown>,
 };
 
-export const dependsOnSchema: JSONSchemaType<ObjectRef[]> = { type: 'array', items: refSchema, uniqueItems: true };
+export const dependsOnSchema: JSONSchemaType<ObjectRef[]> = {
+  type: 'array',
+  items: refSchema,
+  uniqueItems: true,
+  description:
+    'Resources that must exist and be Ready before this one is created or changed, on top of the implicit ones (`source.template`, `source.guest`, a CA\'s `host`). ' +
+    'A reference to a missing resource or a cycle is an error.',
+};
 
 export const startupSchema: JSONSchemaType<Startup> = {
   type: 'object',
+  description: 'Start and shutdown order when the node boots or shuts down (the `startup` option, `order=N,up=N,down=N`); applies to guests with `onboot`. At least one field.',
   required: [],
   additionalProperties: false,
   properties: {
-    order: opt({ type: 'integer', minimum: 0, maximum: 999999 }),
-    up: opt({ type: 'integer', minimum: 0, maximum: 86400 }),
-    down: opt({ type: 'integer', minimum: 0, maximum: 86400 }),
+    order: opt(doc({ type: 'integer', minimum: 0, maximum: 999999 }, 'Position in the start order (`order=`): lower numbers start first and shut down last.')),
+    up: opt(doc({ type: 'integer', minimum: 0, maximum: 86400 }, 'Seconds Proxmox waits after starting this guest before it starts the next one (`up=`).')),
+    down: opt(doc({ type: 'integer', minimum: 0, maximum: 86400 }, 'Seconds Proxmox waits for this guest to shut down cleanly before it moves on (`down=`).')),
   } satisfies Record<keyof Startup, unknown>,
 };
 
@@ -212,25 +263,29 @@ export const volumeSchema: JSONSchemaType<Volume> = {
   type: 'object',
   required: ['storage', 'size'],
   additionalProperties: false,
-  properties: { storage: S.storage, size: S.diskSize } satisfies Record<keyof Volume, unknown>,
+  properties: {
+    storage: doc(S.storage, 'Proxmox storage the volume is allocated on (a storage id from Datacenter > Storage that holds container or disk images, e.g. `local-lvm`).'),
+    size: doc(S.diskSize, 'Size of the volume (whole GiB are allocated). A larger size is applied with `resize`; phoenix never shrinks a volume.'),
+  } satisfies Record<keyof Volume, unknown>,
 };
 
 export const lxcNetworkSchema: JSONSchemaType<LxcNetwork> = {
   type: 'object',
+  description: 'One container network interface; the list position N is the `netN` option (`name=...,bridge=...,ip=...`).',
   required: ['name', 'bridge'],
   additionalProperties: false,
   properties: {
-    name: S.ifname,
-    bridge: S.bridge,
-    ip: opt(S.lxcIp),
-    gw: opt(S.ipv4),
-    ip6: opt(S.lxcIp6),
-    gw6: opt(S.ipv6),
-    hwaddr: opt(S.mac),
-    tag: opt(S.vlan),
-    firewall: opt(S.bool),
-    mtu: opt(S.mtu),
-    rate: opt(S.rate),
+    name: doc(S.ifname, 'Interface name inside the container (`name=`), e.g. `eth0`.'),
+    bridge: doc(S.bridge, 'Bridge on the Proxmox node the interface is plugged into (`bridge=`), e.g. `vmbr0`.'),
+    ip: opt(doc(S.lxcIp, 'IPv4 address with prefix length, or `dhcp`, or `manual` to leave it to the container (`ip=`).')),
+    gw: opt(doc(S.ipv4, 'IPv4 default gateway (`gw=`).')),
+    ip6: opt(doc(S.lxcIp6, 'IPv6 address with prefix length, `dhcp`, `auto` (SLAAC) or `manual` (`ip6=`).')),
+    gw6: opt(doc(S.ipv6, 'IPv6 default gateway (`gw6=`).')),
+    hwaddr: opt(doc(S.mac, 'MAC address (`hwaddr=`). Left out, Proxmox generates one and phoenix keeps it.')),
+    tag: opt(doc(S.vlan, 'VLAN tag of the interface (`tag=`).')),
+    firewall: opt(doc(S.bool, "Filter this interface with the guest's Proxmox firewall (`firewall=1`); `spec.firewall` rules apply only to such interfaces.")),
+    mtu: opt(doc(S.mtu, 'MTU of the interface (`mtu=`).')),
+    rate: opt(doc(S.rate, 'Bandwidth limit in MB/s (`rate=`).')),
   } satisfies Record<keyof LxcNetwork, unknown>,
 };
 
@@ -238,42 +293,51 @@ export const VM_NET_MODELS = ['virtio', 'e1000', 'e1000e', 'rtl8139', 'vmxnet3']
 
 export const vmNetworkSchema: JSONSchemaType<VmNetwork> = {
   type: 'object',
+  description: 'One VM network device; the list position N is the `netN` option (`virtio=MAC,bridge=...`).',
   required: ['bridge'],
   additionalProperties: false,
   properties: {
-    model: opt({ type: 'string', enum: [...VM_NET_MODELS] }),
-    bridge: S.bridge,
-    hwaddr: opt(S.mac),
-    tag: opt(S.vlan),
-    firewall: opt(S.bool),
-    mtu: opt({ type: 'integer', minimum: 1, maximum: 65520 }),
-    rate: opt(S.rate),
+    model: opt(doc({ type: 'string', enum: [...VM_NET_MODELS] }, 'Emulated NIC model (the model key of `netN`); `virtio` when left out.')),
+    bridge: doc(S.bridge, 'Bridge on the Proxmox node the device is plugged into (`bridge=`), e.g. `vmbr0`.'),
+    hwaddr: opt(doc(S.mac, 'MAC address (the value of the model key, `macaddr`). Left out, Proxmox generates one and phoenix keeps it.')),
+    tag: opt(doc(S.vlan, 'VLAN tag of the device (`tag=`).')),
+    firewall: opt(doc(S.bool, "Filter this device with the guest's Proxmox firewall (`firewall=1`); `spec.firewall` rules apply only to such devices.")),
+    mtu: opt(doc({ type: 'integer', minimum: 1, maximum: 65520 }, 'MTU of the device (`mtu=`, virtio only); `1` uses the MTU of the bridge.')),
+    rate: opt(doc(S.rate, 'Bandwidth limit in MB/s (`rate=`).')),
   } satisfies Record<keyof VmNetwork, unknown>,
 };
 
 export const featuresSchema: JSONSchemaType<LxcFeatures> = {
   type: 'object',
+  description: 'Extra container capabilities (the `features` option, e.g. `nesting=1,keyctl=1`).',
   required: [],
   additionalProperties: false,
   properties: {
-    nesting: opt(S.bool),
-    keyctl: opt(S.bool),
-    fuse: opt(S.bool),
-    mknod: opt(S.bool),
-    mount: opt({ type: 'array', items: S.fsType, uniqueItems: true }),
+    nesting: opt(doc(S.bool, 'Allow nested containers and the /proc and /sys access recent systemd and Docker need (`nesting=1`).')),
+    keyctl: opt(doc(S.bool, 'Allow the keyctl() system call (`keyctl=1`), which Docker needs; unprivileged containers only.')),
+    fuse: opt(doc(S.bool, 'Allow FUSE file systems inside the container (`fuse=1`).')),
+    mknod: opt(doc(S.bool, 'Allow mknod() of permitted device nodes (`mknod=1`; experimental in Proxmox).')),
+    mount: opt(doc({ type: 'array', items: S.fsType, uniqueItems: true }, 'File system types the container may mount itself (`mount=nfs;cifs`).')),
   } satisfies Record<keyof LxcFeatures, unknown>,
 };
 
 export const mountPointSchema: JSONSchemaType<MountPoint> = {
   type: 'object',
+  description:
+    'One container mount point; the list position N is the `mpN` option. Exactly one of `volume` (a new volume) or `hostPath` (a bind mount).',
   required: ['path'],
   additionalProperties: false,
   properties: {
-    path: S.absPath,
-    volume: opt(volumeSchema),
-    hostPath: opt(S.absPath),
-    readOnly: opt(S.bool),
-    backup: opt(S.bool),
+    path: doc(S.absPath, 'Where it is mounted inside the container (`mp=`).'),
+    volume: opt(doc(volumeSchema, 'A new volume for this mount point (`mpN: STORAGE:SIZE,mp=PATH`).')),
+    hostPath: opt(
+      doc(
+        S.absPath,
+        'A directory on the node to bind-mount (`mpN: /host/dir,mp=PATH`). It must lie under a directory the operator allows with `--allow-host-path`, and Proxmox lets only root@pam create bind mounts, not an API token (docs/real-proxmox.md).',
+      ),
+    ),
+    readOnly: opt(doc(S.bool, 'Mount read-only (`ro=1`).')),
+    backup: opt(doc(S.bool, 'Include the volume in vzdump backups (`backup=1`); volume mount points only.')),
   } satisfies Record<keyof MountPoint, unknown>,
 };
 
@@ -281,126 +345,180 @@ const POLICY = ['ACCEPT', 'DROP', 'REJECT'] as const;
 
 export const firewallRuleSchema: JSONSchemaType<FirewallRule> = {
   type: 'object',
+  description: 'One guest firewall rule (as `POST .../firewall/rules` takes it); rules are matched in list order.',
   required: ['type', 'action'],
   additionalProperties: false,
   properties: {
-    type: { type: 'string', enum: ['in', 'out'] } as const,
-    action: { type: 'string', enum: POLICY } as const,
-    proto: opt(S.proto),
-    source: opt(S.fwAddr),
-    dest: opt(S.fwAddr),
-    dport: opt(S.ports),
-    sport: opt(S.ports),
-    iface: opt(S.fwIface),
-    comment: opt(S.freeText),
-    enable: opt(S.bool),
+    type: doc({ type: 'string', enum: ['in', 'out'] } as const, 'Direction of the traffic the rule matches (`type`).'),
+    action: doc({ type: 'string', enum: POLICY } as const, 'What happens to matching packets (`action`).'),
+    proto: opt(doc(S.proto, 'IP protocol (`proto`): a name from /etc/protocols or its number.')),
+    source: opt(doc(S.fwAddr, 'Source address to match (`source`); any when left out.')),
+    dest: opt(doc(S.fwAddr, 'Destination address to match (`dest`); any when left out.')),
+    dport: opt(doc(S.ports, 'Destination port(s) to match (`dport`); needs `proto` tcp or udp.')),
+    sport: opt(doc(S.ports, 'Source port(s) to match (`sport`); needs `proto` tcp or udp.')),
+    iface: opt(doc(S.fwIface, 'Guest interface the rule is limited to (`iface`); all when left out.')),
+    comment: opt(doc(S.freeText, 'Comment shown with the rule in Proxmox (`comment`).')),
+    enable: opt(doc(S.bool, 'Whether the rule is active (`enable`); `true` when left out.')),
   } satisfies Record<keyof FirewallRule, unknown>,
 };
 
 export const firewallSchema: JSONSchemaType<Firewall> = {
   type: 'object',
+  description: "The guest's Proxmox firewall: its options (`.../firewall/options`) and, when `rules` is given, its whole rule list. Left out, phoenix leaves the firewall alone.",
   required: [],
   additionalProperties: false,
   properties: {
-    enabled: opt(S.bool),
-    policyIn: opt({ type: 'string', enum: [...POLICY] }),
-    policyOut: opt({ type: 'string', enum: [...POLICY] }),
-    rules: opt({ type: 'array', items: firewallRuleSchema }),
+    enabled: opt(doc(S.bool, 'Turn the guest firewall on (`enable` option); on unless this is `false`. Interfaces still need `firewall: true`.')),
+    policyIn: opt(doc({ type: 'string', enum: [...POLICY] }, 'Policy for incoming traffic no rule matched (`policy_in`); Proxmox uses DROP when left out.')),
+    policyOut: opt(doc({ type: 'string', enum: [...POLICY] }, 'Policy for outgoing traffic no rule matched (`policy_out`); Proxmox uses ACCEPT when left out.')),
+    rules: opt(
+      doc(
+        { type: 'array', items: firewallRuleSchema },
+        "The guest's rules, in order. When the live list differs, phoenix rewrites it to exactly this; left out, existing rules are not touched.",
+      ),
+    ),
   } satisfies Record<keyof Firewall, unknown>,
 };
 
 export const serviceSchema: JSONSchemaType<Service> = {
   type: 'object',
+  description: 'A service the guest offers. With the controller\'s `--domain`, it gets the DNS name `<name>.<domain>` and, with `--traefik-file`, a Traefik route (docs/dns.md). Not sent to Proxmox.',
   required: ['name', 'port'],
   additionalProperties: false,
   properties: {
-    name: S.dnsLabel,
-    port: S.port,
-    protocol: opt({ type: 'string', enum: ['http', 'https', 'tcp', 'udp'] }),
-    path: opt(S.absPath),
-    tls: opt(S.bool),
+    name: doc(S.dnsLabel, 'Service name; the DNS name is `<name>.<domain>`.'),
+    port: doc(S.port, 'Port the service listens on inside the guest.'),
+    protocol: opt(doc({ type: 'string', enum: ['http', 'https', 'tcp', 'udp'] }, 'How Traefik routes to it: an HTTP router for http/https, a TCP or UDP router otherwise; `http` when left out.')),
+    path: opt(doc(S.urlPath, 'Path prefix the HTTP route matches (`PathPrefix`); the whole host when left out.')),
+    tls: opt(doc(S.bool, "Terminate TLS at Traefik with a certificate from the fleet's CA.")),
   } satisfies Record<keyof Service, unknown>,
 };
 
 export const sourceSchema: JSONSchemaType<GuestSource> = {
   type: 'object',
+  description:
+    "Where the guest comes from, exactly one of: `template` (clone a Template resource), `guest` with `snapshot` (clone another guest at a snapshot), or `ostemplate` (create a container from a template archive). " +
+    'Used only when the guest is created; the source is an implicit dependency.',
   required: [],
   additionalProperties: false,
   properties: {
-    template: opt(S.dnsLabel),
-    guest: opt(S.dnsLabel),
-    snapshot: opt(S.snapshot),
-    ostemplate: opt(S.vztmpl),
-    full: opt(S.bool),
-    storage: opt(S.storage),
+    template: opt(doc(S.dnsLabel, 'Name of a Template resource of the same guest type to clone (`pct clone` / `qm clone` of its vmid).')),
+    guest: opt(doc(S.dnsLabel, 'Name of another resource of the same kind (an LxcContainer for a container, a VirtualMachine for a VM) to clone at `snapshot`; always a full clone.')),
+    snapshot: opt(doc(S.snapshot, 'Snapshot of `guest` to clone from (`snapname`); phoenix takes it first if it is missing.')),
+    ostemplate: opt(doc(S.vztmpl, 'Containers only: the template archive to create from (`pct create --ostemplate`).')),
+    full: opt(
+      doc(
+        S.bool,
+        'Full clone (`full=1`) instead of a linked clone. Default: a container cloned from a Template is linked when its storage allows it, a VM is full, and a clone of an ordinary guest is always full.',
+      ),
+    ),
+    storage: opt(doc(S.storage, 'Target storage of a full clone (`storage`); the source\'s storage when left out.')),
   } satisfies Record<keyof GuestSource, unknown>,
 };
 
 export const vmDiskSchema: JSONSchemaType<VmDisk> = {
   type: 'object',
+  description: 'A VM disk: the `scsiN`/`virtioN`/`sataN`/`ideN` option (`STORAGE:SIZE`). A disk the clone already has is grown to `size`, never shrunk; a new slot gets a new disk.',
   required: ['slot', 'storage', 'size'],
   additionalProperties: false,
-  properties: { slot: S.vmSlot, storage: S.storage, size: S.diskSize } satisfies Record<keyof VmDisk, unknown>,
+  properties: {
+    slot: doc(S.vmSlot, 'Bus and index of the disk, the config key (`scsi0`, `virtio1`, ...).'),
+    storage: doc(S.storage, 'Proxmox storage that holds the disk image, e.g. `local-lvm`.'),
+    size: doc(S.diskSize, 'Size of the disk; phoenix grows it with `resize` and never shrinks it.'),
+  } satisfies Record<keyof VmDisk, unknown>,
 };
 
 export const ipConfigSchema: JSONSchemaType<CloudInitIpConfig> = {
   type: 'object',
+  description: 'Addresses of one network device for cloud-init; the list position N is `ipconfigN` and belongs to `netN`.',
   required: [],
   additionalProperties: false,
-  properties: { ip: opt(S.ciIp), gw: opt(S.ipv4), ip6: opt(S.ciIp6), gw6: opt(S.ipv6) } satisfies Record<keyof CloudInitIpConfig, unknown>,
+  properties: {
+    ip: opt(doc(S.ciIp, 'IPv4 address with prefix length, or `dhcp` (`ip=`).')),
+    gw: opt(doc(S.ipv4, 'IPv4 default gateway (`gw=`).')),
+    ip6: opt(doc(S.ciIp6, 'IPv6 address with prefix length, `dhcp` or `auto` (`ip6=`).')),
+    gw6: opt(doc(S.ipv6, 'IPv6 default gateway (`gw6=`).')),
+  } satisfies Record<keyof CloudInitIpConfig, unknown>,
 };
 
 export const cloudInitSchema: JSONSchemaType<CloudInit> = {
   type: 'object',
+  description: "Proxmox's cloud-init settings (the Cloud-Init tab): phoenix sets them and regenerates the drive (`PUT .../cloudinit`); a running VM reads them at its next boot.",
   required: [],
   additionalProperties: false,
   properties: {
-    user: opt(S.unixUser),
-    sshKeys: opt({ type: 'array', items: S.sshKey, uniqueItems: true }),
-    ipConfig: opt({ type: 'array', items: ipConfigSchema, maxItems: 32 }),
-    nameserver: opt(S.ip),
-    searchdomain: opt(S.hostname),
-    upgrade: opt(S.bool),
+    user: opt(doc(S.unixUser, 'User cloud-init creates, with the SSH keys (`ciuser`).')),
+    sshKeys: opt(doc({ type: 'array', items: S.sshKey, uniqueItems: true }, 'OpenSSH public keys authorised for `user` (`sshkeys`), one key per item.')),
+    ipConfig: opt(doc({ type: 'array', items: ipConfigSchema, maxItems: 32 }, 'Addresses per network device, in the order of the devices (`ipconfig0`, `ipconfig1`, ...).')),
+    nameserver: opt(doc(S.ip, 'DNS server written into the guest (`nameserver`); the node\'s when left out.')),
+    searchdomain: opt(doc(S.hostname, 'DNS search domain written into the guest (`searchdomain`); the node\'s when left out.')),
+    upgrade: opt(doc(S.bool, 'Upgrade packages on first boot (`ciupgrade`).')),
   } satisfies Record<keyof CloudInit, unknown>,
 };
 
 export const LXC_OSTYPES = ['debian', 'devuan', 'ubuntu', 'centos', 'fedora', 'opensuse', 'archlinux', 'alpine', 'gentoo', 'nixos', 'unmanaged'];
 export const VM_OSTYPES = ['other', 'wxp', 'w2k', 'w2k3', 'w2k8', 'wvista', 'win7', 'win8', 'win10', 'win11', 'l24', 'l26', 'solaris'];
 
+const SIZE_MIB = 268435456;
+
 /** The properties every guest kind shares (GuestCommon), as schema fragments. */
 export const guestCommonProperties = {
-  vmid: S.vmid,
-  node: opt(S.nodeName),
-  cores: opt({ type: 'integer' as const, minimum: 1, maximum: 8192 }),
-  memory: opt({ type: 'integer' as const, minimum: 16, maximum: 268435456 }),
-  onboot: opt(S.bool),
+  vmid: doc(S.vmid, 'Proxmox VMID of the guest (`vmid`), unique in the cluster. A guest found at this vmid without phoenix\'s marker is left alone (see `adopt`).'),
+  node: opt(
+    doc(
+      S.nodeName,
+      'Node to place the guest on (`/nodes/{node}`). Left out, a new guest goes to the online node with the most free memory (a clone to its source\'s node); the choice is kept in `status.node`.',
+    ),
+  ),
+  cores: opt(doc({ type: 'integer' as const, minimum: 1, maximum: 8192 }, 'CPU cores (`cores`; `pct set --cores` / `qm set --cores`).', { default: 1 })),
+  memory: opt(
+    doc(
+      { type: 'integer' as const, minimum: 16, maximum: SIZE_MIB },
+      'Memory in MiB (`memory`; `pct set --memory` / `qm set --memory`). Default 512 for containers and LXC templates, 2048 for VMs and VM templates.',
+    ),
+  ),
+  onboot: opt(doc(S.bool, 'Start the guest when the node boots (`onboot`).')),
   startup: opt(startupSchema),
-  tags: opt({ type: 'array' as const, items: S.tag, uniqueItems: true as const }),
-  description: opt(S.freeText),
+  tags: opt(
+    doc(
+      { type: 'array' as const, items: S.tag, uniqueItems: true as const },
+      'Proxmox tags (`tags`). phoenix adds its own tag `phoenix` to every guest it manages.',
+    ),
+  ),
+  description: opt(doc(S.freeText, 'Notes shown in the guest\'s Summary (`description`). phoenix appends a last line `managed-by: phoenix <Kind>/<name>`, its ownership marker.')),
   firewall: opt(firewallSchema),
   dependsOn: opt(dependsOnSchema),
 };
 
 /** The properties LxcContainer and VirtualMachine share beyond GuestCommon (guests that run). */
 export const runningGuestProperties = {
-  powerState: opt({ type: 'string', enum: ['running', 'stopped'] }),
-  restartPolicy: opt({ type: 'string', enum: ['Never', 'IfRequired'] }),
-  services: opt({ type: 'array', items: serviceSchema }),
-  adopt: opt(S.bool),
-  allowReplace: opt(S.bool),
+  powerState: opt(doc({ type: 'string', enum: ['running', 'stopped'] }, 'Power state phoenix keeps the guest in: start, or shut down cleanly (forced after 120 s).', { default: 'running' })),
+  restartPolicy: opt(
+    doc(
+      { type: 'string', enum: ['Never', 'IfRequired'] },
+      'Whether phoenix may reboot the guest to apply changes Proxmox applies only at the next start (pending changes). `Never`: report them with the RestartRequired condition.',
+      { default: 'Never' },
+    ),
+  ),
+  services: opt(doc({ type: 'array', items: serviceSchema }, 'Services the guest offers: DNS names and Traefik routes (docs/dns.md).')),
+  adopt: opt(doc(S.bool, "Take over a guest found at this vmid that does not carry phoenix's marker (phoenix then writes the marker); without it such a guest is never touched.")),
+  allowReplace: opt(
+    doc(S.bool, 'Allow phoenix to destroy and recreate the guest when a change cannot be made in place (a container\'s `unprivileged`); without it the resource stops with ReplaceRequired.'),
+  ),
 };
 
 /** Builds the whole-manifest schema of a kind around its spec schema. */
-export function manifestSchema<K extends string, Spec>(kind: K, spec: JSONSchemaType<Spec>) {
+export function manifestSchema<K extends string, Spec>(kind: K, spec: JSONSchemaType<Spec>, description: string) {
   return {
     type: 'object' as const,
+    description,
     required: ['apiVersion', 'kind', 'metadata', 'spec'] as const,
     additionalProperties: false as const,
     properties: {
-      apiVersion: { type: 'string' as const, const: API_VERSION },
-      kind: { type: 'string' as const, const: kind },
+      apiVersion: { type: 'string' as const, const: API_VERSION, description: 'Version of the phoenix resource model the manifest is written for.' },
+      kind: { type: 'string' as const, const: kind, description: 'The kind of resource; decides which fields `spec` takes.' },
       metadata: metadataSchema,
-      spec,
+      spec: { ...spec, description: `The desired state of the ${kind}: phoenix converges Proxmox to it.` },
     },
   };
 }
@@ -456,6 +574,21 @@ export function checkUnique<T>(items: T[] | undefined, key: (t: T) => string, pa
     else seen.set(k, i);
   });
   return issues;
+}
+
+/** phoenix's own ownership line (controller/plan/desired.ts writes it); a manifest may not spell one. */
+const MARKER_LINE = /^\s*managed-by:\s*phoenix\b/im;
+
+export function checkDescription(description: string | undefined): Issue[] {
+  if (description === undefined) return [];
+  let decoded = description;
+  try {
+    decoded = decodeURIComponent(description);
+  } catch {
+    /* not percent-encoded */
+  }
+  if (!MARKER_LINE.test(description) && !MARKER_LINE.test(decoded)) return [];
+  return [{ path: ['spec', 'description'], message: "must not contain a 'managed-by: phoenix' line: phoenix writes that line itself to mark the guests it owns" }];
 }
 
 export function checkStartup(startup: Startup | undefined): Issue[] {

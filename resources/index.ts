@@ -8,6 +8,7 @@ import addFormats from 'ajv-formats';
 import type { AnyResource, CertificateAuthority, Kind, LxcContainer, ObjectMeta, ObjectRef, Template, VirtualMachine } from './types.js';
 import { API_VERSION, KINDS } from './types.js';
 import type { Issue, ManifestMeta } from './common.js';
+import { FORMAT_HINT } from './common.js';
 import type { KindNames } from './kindnames.js';
 import { KIND_NAMES, resolveKind } from './kindnames.js';
 import { templateSchema, checkTemplate, templateDefaults } from './template.js';
@@ -43,12 +44,33 @@ function stripNullable(schema: unknown): unknown {
 }
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: false });
+ajv.addVocabulary([FORMAT_HINT]);
 addFormats.default(ajv, ['uri', 'ipv6']);
 ajv.addFormat('ip', (s: string) => isIP(s) !== 0);
 ajv.addFormat('ipv6-cidr-or-keyword', (s: string) => {
   if (s === 'dhcp' || s === 'auto' || s === 'manual') return true;
   const [addr, prefix, ...rest] = s.split('/');
   return rest.length === 0 && prefix !== undefined && isIPv6(addr ?? '') && Number(prefix) <= 128;
+});
+
+/** One element of a firewall address list: an address, a CIDR or a range a-b; its IP family or 0. */
+function fwAddrElement(e: string): 4 | 6 | 0 {
+  const [from, to, ...more] = e.split('-');
+  if (more.length) return 0;
+  const [addr, prefix, ...rest] = (from ?? '').split('/');
+  const v = isIP(addr ?? '');
+  if (!v || rest.length || (prefix !== undefined && (!/^[0-9]{1,3}$/.test(prefix) || Number(prefix) > (v === 4 ? 32 : 128)))) return 0;
+  if (to !== undefined && (prefix !== undefined || isIP(to) !== v)) return 0;
+  return v as 4 | 6;
+}
+
+// The firewall's address spec: an alias or ipset name, or a list of addresses/CIDRs of one family
+// (a range a-b only on its own). The pattern keeps separators out; this checks each address.
+ajv.addFormat('fw-addr', (s: string) => {
+  if (/^(\+|dc\/|guest\/)?[a-zA-Z][a-zA-Z0-9_-]*$/.test(s)) return true;
+  const items = s.split(',');
+  const families = new Set(items.map(fwAddrElement));
+  return !families.has(0) && families.size === 1 && (items.length === 1 || !s.includes('-'));
 });
 
 function define<R extends AnyResource>(
@@ -197,7 +219,9 @@ function typeWord(t: unknown): string {
 /** One ajv error as an Issue (or none, for wrapper errors whose detail is reported separately). */
 function issueOf(e: ErrorObject): Issue | undefined {
   const path = pointerToPath(e.instancePath);
-  const hint = typeof e.parentSchema?.description === 'string' ? ` (${e.parentSchema.description})` : '';
+  // a field's format in a few words: its format hint when the field has its own documentation
+  const formatText = e.parentSchema?.[FORMAT_HINT] ?? e.parentSchema?.description;
+  const hint = typeof formatText === 'string' ? ` (${formatText})` : '';
   const p = e.params as Record<string, unknown>;
   const propertyName = (e as { propertyName?: string }).propertyName;
   if (propertyName !== undefined) {

@@ -7,8 +7,10 @@ import {
   S,
   checkMountPoints,
   checkSource,
+  checkDescription,
   checkStartup,
   checkUnique,
+  doc,
   featuresSchema,
   guestCommonProperties,
   runningGuestProperties,
@@ -22,17 +24,21 @@ import {
 
 const lxcContainerProperties = {
   ...guestCommonProperties,
-  hostname: opt(S.hostname),
+  hostname: opt(doc(S.hostname, "Host name of the container (`hostname`); `metadata.name` when left out.")),
   source: sourceSchema,
-  swap: opt({ type: 'integer', minimum: 0, maximum: 268435456 }),
-  rootfs: volumeSchema,
-  mountPoints: opt({ type: 'array', items: mountPointSchema, maxItems: 256 }),
-  networks: opt({ type: 'array', items: lxcNetworkSchema, maxItems: 32 }),
-  nameserver: opt(S.ip),
-  searchdomain: opt(S.hostname),
+  swap: opt(doc({ type: 'integer', minimum: 0, maximum: 268435456 }, 'Swap in MiB (`swap`; `pct set --swap`).', { default: 512 })),
+  rootfs: doc(volumeSchema, 'The root file system (`rootfs: STORAGE:SIZE`). For a clone, the cloned root file system is grown to `size`.'),
+  mountPoints: opt(doc({ type: 'array', items: mountPointSchema, maxItems: 256 }, 'Further volumes and bind mounts, `mp0`, `mp1`, ... in list order.')),
+  networks: opt(doc({ type: 'array', items: lxcNetworkSchema, maxItems: 32 }, 'Network interfaces, `net0`, `net1`, ... in list order.')),
+  nameserver: opt(doc(S.ip, "DNS server of the container (`nameserver`); the node's when left out.")),
+  searchdomain: opt(doc(S.hostname, "DNS search domain of the container (`searchdomain`); the node's when left out.")),
   features: opt(featuresSchema),
-  unprivileged: opt(S.bool),
-  ostype: opt({ type: 'string', enum: LXC_OSTYPES }),
+  unprivileged: opt(
+    doc(S.bool, 'Run as an unprivileged container (`unprivileged`), its root mapped to an unprivileged host user. `false` needs Sys.Modify on / (in practice root@pam). Set at creation; changing it needs `allowReplace`.', {
+      default: true,
+    }),
+  ),
+  ostype: opt(doc({ type: 'string', enum: LXC_OSTYPES }, 'OS of the container, which selects the setup scripts Proxmox runs (`ostype`); detected from the template when left out.')),
   ...runningGuestProperties,
 };
 const _onlyKeys: OnlyKeysOf<LxcContainerSpec, typeof lxcContainerProperties> = true;
@@ -44,7 +50,11 @@ export const lxcContainerSpecSchema: JSONSchemaType<LxcContainerSpec> = {
   properties: lxcContainerProperties,
 };
 
-export const lxcContainerSchema = manifestSchema('LxcContainer', lxcContainerSpecSchema);
+export const lxcContainerSchema = manifestSchema(
+  'LxcContainer',
+  lxcContainerSpecSchema,
+  'A Proxmox LXC container: created from a template archive (`pct create`) or cloned from a Template or another guest (`pct clone`), then kept configured, running or stopped as declared.',
+);
 
 /** Rules JSON Schema cannot express (or expresses with unreadable errors). */
 export function checkLxcContainer(r: LxcContainer): Issue[] {
@@ -53,6 +63,7 @@ export function checkLxcContainer(r: LxcContainer): Issue[] {
     ...checkSource(s.source, true),
     ...checkMountPoints(s.mountPoints),
     ...checkStartup(s.startup),
+    ...checkDescription(s.description),
     ...checkUnique(s.networks, (n) => n.name, ['spec', 'networks'], 'name', 'interface name'),
     ...checkUnique(s.services, (x) => x.name, ['spec', 'services'], 'name', 'service name'),
   ];

@@ -6,9 +6,11 @@ import {
   S,
   VM_OSTYPES,
   checkSource,
+  checkDescription,
   checkStartup,
   checkUnique,
   cloudInitSchema,
+  doc,
   guestCommonProperties,
   runningGuestProperties,
   manifestSchema,
@@ -21,14 +23,16 @@ import {
 const virtualMachineProperties = {
   ...guestCommonProperties,
   source: sourceSchema,
-  sockets: opt({ type: 'integer', minimum: 1, maximum: 4 }),
-  cpu: opt(S.cpuType),
-  balloon: opt({ type: 'integer', minimum: 0, maximum: 268435456 }),
-  disks: opt({ type: 'array', items: vmDiskSchema, maxItems: 64 }),
-  networks: opt({ type: 'array', items: vmNetworkSchema, maxItems: 32 }),
+  sockets: opt(doc({ type: 'integer', minimum: 1, maximum: 4 }, 'CPU sockets (`sockets`); the VM has `sockets` x `cores` vCPUs.', { default: 1 })),
+  cpu: opt(doc(S.cpuType, 'Emulated CPU type (`cpu`), e.g. `host` or `x86-64-v2-AES`; the Proxmox default when left out.')),
+  balloon: opt(
+    doc({ type: 'integer', minimum: 0, maximum: 268435456 }, 'Minimum memory in MiB for the balloon driver (`balloon`); `0` turns ballooning off. At most `memory`.'),
+  ),
+  disks: opt(doc({ type: 'array', items: vmDiskSchema, maxItems: 64 }, 'Disks by slot: those the clone has are grown to their size, new slots get new disks.')),
+  networks: opt(doc({ type: 'array', items: vmNetworkSchema, maxItems: 32 }, 'Network devices, `net0`, `net1`, ... in list order.')),
   cloudInit: opt(cloudInitSchema),
-  agent: opt(S.bool),
-  ostype: opt({ type: 'string', enum: VM_OSTYPES }),
+  agent: opt(doc(S.bool, 'Enable the QEMU guest agent device (`agent`); the guest must run qemu-guest-agent.')),
+  ostype: opt(doc({ type: 'string', enum: VM_OSTYPES }, 'Guest OS type, which tunes Proxmox\'s defaults for it (`ostype`), e.g. `l26` for Linux 2.6 and later.')),
   ...runningGuestProperties,
 };
 const _onlyKeys: OnlyKeysOf<VirtualMachineSpec, typeof virtualMachineProperties> = true;
@@ -40,13 +44,18 @@ export const virtualMachineSpecSchema: JSONSchemaType<VirtualMachineSpec> = {
   properties: virtualMachineProperties,
 };
 
-export const virtualMachineSchema = manifestSchema('VirtualMachine', virtualMachineSpecSchema);
+export const virtualMachineSchema = manifestSchema(
+  'VirtualMachine',
+  virtualMachineSpecSchema,
+  'A Proxmox QEMU virtual machine, cloned from a Template or another VM at a snapshot (`qm clone`), configured by cloud-init, and kept configured, running or stopped as declared.',
+);
 
 export function checkVirtualMachine(r: VirtualMachine): Issue[] {
   const s = r.spec;
   const issues = [
     ...checkSource(s.source, false),
     ...checkStartup(s.startup),
+    ...checkDescription(s.description),
     ...checkUnique(s.disks, (d) => d.slot, ['spec', 'disks'], 'slot', 'disk slot'),
     ...checkUnique(s.services, (x) => x.name, ['spec', 'services'], 'name', 'service name'),
   ];

@@ -1,9 +1,7 @@
-// npm run schemas: writes docs/schemas/<kind>.json from the compiled schemas, so editors with a
-// YAML language server can check manifests as they are typed. test/resources/schemas.test.ts
-// fails when the files are out of date.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// The published JSON Schemas: docs/schemas/<kind>.json from the compiled schemas, so editors with a
+// YAML language server can check manifests as they are typed. Written by `npm run docs` (scripts/docs.ts);
+// test/resources/reference.test.ts fails when the files are out of date.
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import { KIND_DEFINITIONS, publishedSchema } from '../resources/index.js';
 import { KINDS } from '../resources/types.js';
 
@@ -12,12 +10,4 @@ export const SCHEMA_DIR = fileURLToPath(new URL('../docs/schemas/', import.meta.
 /** File name -> content of every published schema. */
 export function renderSchemas(): Map<string, string> {
   return new Map(KINDS.map((k) => [`${KIND_DEFINITIONS[k].singular}.json`, `${JSON.stringify(publishedSchema(k), null, 2)}\n`]));
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  mkdirSync(SCHEMA_DIR, { recursive: true });
-  for (const [name, text] of renderSchemas()) {
-    writeFileSync(join(SCHEMA_DIR, name), text);
-    process.stdout.write(`wrote docs/schemas/${name}\n`);
-  }
 }

@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_IMPORT_OPTIONS, importLegacy, LegacyInputError, type ImportResult, type LegacyDoc } from '../import/map.js';
-import { applyWrite, fileNameOf, ImportRefusedError, planWrite, renderManifest, type WritePlan } from '../import/output.js';
+import { applyWrite, defaultSchemaBase, fileNameOf, ImportRefusedError, planWrite, renderManifest, type WritePlan } from '../import/output.js';
 import { formatSummary } from '../import/summary.js';
 
 export const LXC_FILE = 'phoenix_lxc_configs.json';
@@ -59,15 +59,25 @@ export interface ImportRun {
   summary: string;
 }
 
+export interface ImportOptions {
+  force?: boolean;
+  templateStorage?: string;
+  imageStorage?: string;
+  adopt?: boolean;
+  /** Where editors find the schemas (URL, or path relative to outDir); default: this installation's docs/schemas; '' for no modeline. */
+  schemaBase?: string;
+}
+
 /** The whole command as a function: read, map, plan, write (unless refused). */
-export async function runImport(paths: string[], outDir: string, opts: { force?: boolean; templateStorage?: string; imageStorage?: string; adopt?: boolean } = {}): Promise<ImportRun> {
+export async function runImport(paths: string[], outDir: string, opts: ImportOptions = {}): Promise<ImportRun> {
   const { lxc, vm } = await locateLegacy(paths);
   const result = importLegacy(lxc, vm, {
     templateStorage: opts.templateStorage ?? DEFAULT_IMPORT_OPTIONS.templateStorage,
     imageStorage: opts.imageStorage ?? DEFAULT_IMPORT_OPTIONS.imageStorage,
     adopt: opts.adopt ?? DEFAULT_IMPORT_OPTIONS.adopt,
   });
-  const files = result.guests.flatMap((g) => (g.resource ? [{ file: fileNameOf(g)!, content: renderManifest(g), source: `${g.file}#${g.path}` }] : []));
+  const schemaBase = opts.schemaBase ?? defaultSchemaBase(outDir);
+  const files = result.guests.flatMap((g) => (g.resource ? [{ file: fileNameOf(g)!, content: renderManifest(g, schemaBase), source: `${g.file}#${g.path}` }] : []));
   const plan = await planWrite(outDir, files, { force: opts.force });
   const summary = formatSummary(result, plan);
   if (!plan.refused.length) await applyWrite(plan);
@@ -86,7 +96,11 @@ export function register(program: Command): void {
     .option('--template-storage <storage>', 'storage holding LXC OS templates (ostemplate paths become <storage>:vztmpl/<file>)', DEFAULT_IMPORT_OPTIONS.templateStorage)
     .option('--image-storage <storage>', 'storage holding cloud images (image files become <storage>:import/<file>)', DEFAULT_IMPORT_OPTIONS.imageStorage)
     .option('--no-adopt', 'do not mark the resources adopt: true (for a fresh installation where none of the guests exist yet)')
-    .action(async (legacy: string[], o: { out: string; force: boolean; templateStorage: string; imageStorage: string; adopt: boolean }) => {
+    .option(
+      '--schema-base <url-or-path>',
+      "where editors find phoenix's JSON Schemas, for the `# yaml-language-server: $schema=` first line: a URL, or a path relative to --out ('' for no such line; default: this installation's docs/schemas)",
+    )
+    .action(async (legacy: string[], o: { out: string; force: boolean; templateStorage: string; imageStorage: string; adopt: boolean; schemaBase?: string }) => {
       let run: ImportRun;
       try {
         run = await runImport(legacy, o.out, o);

@@ -33,6 +33,9 @@ export function resolveOutputPath(certDir: string, declared: string, field: stri
   return p;
 }
 
+/** The path (or a component of it) does not exist as a directory: look further up. */
+const missing = (e: unknown) => ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '');
+
 /**
  * Check on disk that writing `path` stays inside `certDir`: every existing component is resolved
  * through symlinks and must remain inside; the file itself may not be a symlink (a rename would
@@ -53,9 +56,9 @@ export async function checkNoSymlinkEscape(certDir: string, path: string, field:
     if (!st.isFile()) throw new OutputPathError(field, `path "${declared}" exists and is not a regular file`);
   } catch (e) {
     if (e instanceof OutputPathError) throw e;
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (!missing(e)) throw e;
   }
-  // the deepest existing ancestor, resolved through links, must stay inside the base
+  // the deepest existing ancestor, resolved through links, must stay inside the base, and be a directory
   let dir = dirname(path);
   for (;;) {
     try {
@@ -63,10 +66,11 @@ export async function checkNoSymlinkEscape(certDir: string, path: string, field:
       if (real !== base && !inside(base, real)) {
         throw new OutputPathError(field, `path "${declared}" leaves the certificate directory through a symbolic link`);
       }
+      if (!(await fs.stat(real)).isDirectory()) throw new OutputPathError(field, `path "${declared}" goes through a file as if it were a directory`);
       return;
     } catch (e) {
       if (e instanceof OutputPathError) throw e;
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (!missing(e)) throw e;
       const up = dirname(dir);
       if (up === dir) return;
       dir = up;

@@ -18,13 +18,17 @@ import { b01, encodeSshKeys, formatPropertyString, formatProps, formatTags, mibT
 
 /** The tag every guest phoenix creates carries. */
 export const MARKER_TAG = 'phoenix';
-const MARKER_RE = /^managed-by: phoenix ([A-Za-z]+)\/([a-z0-9-]+)\s*$/m;
+const MARKER_RE = /^managed-by: phoenix ([A-Za-z]+)\/([a-z0-9-]+)\s*$/gm;
 
 export function markerLine(kind: Kind, name: string): string {
   return `managed-by: phoenix ${kind}/${name}`;
 }
 
-/** The `Kind/name` named by a description's marker line, if any. */
+/**
+ * The `Kind/name` named by a description's marker line, if any. phoenix appends its marker after the
+ * manifest's own text, so the last marker line is the one that counts: a description that spells a
+ * marker of its own cannot make the guest look owned by another resource.
+ */
 export function ownerOf(description: unknown): string | undefined {
   if (typeof description !== 'string') return undefined;
   let d = description;
@@ -33,7 +37,7 @@ export function ownerOf(description: unknown): string | undefined {
   } catch {
     /* keep as is */
   }
-  const m = MARKER_RE.exec(d);
+  const m = [...d.matchAll(MARKER_RE)].at(-1);
   return m ? `${m[1]}/${m[2]}` : undefined;
 }
 

@@ -346,7 +346,7 @@ export function createCertificateAuthorityReconciler(deps: CertificateAuthorityD
       ctx.recorder.event(
         'Warning',
         'AfterRenewalSkipped',
-        `skipped ${what}: containers are reached with \`pct exec\` on the host, which needs the controller flag --allow-host-commands (off: manifests must not run code on the host)`,
+        `${p.field}.afterRenewal: skipped ${what}: containers are reached with \`pct exec\` on the host, which needs the controller flag --allow-host-commands (off: manifests must not run code on the host)`,
       );
       return;
     }

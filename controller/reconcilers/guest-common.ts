@@ -2,8 +2,10 @@
 // persisted before waiting, lock retries, ownership checks, recovery of a lost create response,
 // placement, conditions, and the observe -> plan -> act loop for an existing guest.
 import { createHash } from 'node:crypto';
-import { resolve, sep } from 'node:path';
-import type { GuestResource, Kind, ResourceStatus } from '../../resources/types.js';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import type { GuestResource, Kind, MountPoint, ResourceStatus } from '../../resources/types.js';
+import { printable } from '../../resources/index.js';
 import type { Metrics } from '../metrics.js';
 import type { FinalizeContext, Plan, PlanStep, ReconcileContext, ReconcileOutcome } from '../types.js';
 import { keyOf } from '../types.js';
@@ -46,7 +48,8 @@ export interface Shared {
 
 /** One `GET /cluster/resources?type=vm` per pass for the whole fleet, plus per-pass node/storage lists. */
 export class FleetCache {
-  private guests?: Promise<ClusterGuest[]>;
+  /** The pass's guests, by vmid (a pass over N guests looks each up once: no scan per lookup). */
+  private guests?: Promise<Map<number, ClusterGuest>>;
   private nodeList?: Promise<NodeInfo[]>;
   private storageList?: Promise<StorageInfo[]>;
   private fetchedAt = 0;
@@ -63,11 +66,11 @@ export class FleetCache {
     this.nodeList = undefined;
     this.storageList = undefined;
   }
-  async all(): Promise<ClusterGuest[]> {
+  private index(): Promise<Map<number, ClusterGuest>> {
     if (this.guests && Date.now() - this.fetchedAt > this.maxAgeMs) this.invalidate();
     if (!this.guests) {
       this.fetchedAt = Date.now();
-      const p = this.pve.clusterGuests();
+      const p = this.pve.clusterGuests().then((list) => new Map(list.map((g) => [g.vmid, g])));
       this.guests = p;
       p.catch(() => {
         if (this.guests === p) this.guests = undefined;
@@ -75,20 +78,18 @@ export class FleetCache {
     }
     return this.guests;
   }
+  async all(): Promise<ClusterGuest[]> {
+    return [...(await this.index()).values()];
+  }
   async find(vmid: number): Promise<ClusterGuest | undefined> {
-    return (await this.all()).find((g) => g.vmid === vmid);
+    return (await this.index()).get(vmid);
   }
   /** Record what phoenix just did so the rest of the pass sees it without another list call. */
   async note(g: ClusterGuest): Promise<void> {
-    const list = await this.all();
-    const i = list.findIndex((x) => x.vmid === g.vmid);
-    if (i >= 0) list[i] = g;
-    else list.push(g);
+    (await this.index()).set(g.vmid, g);
   }
   async forget(vmid: number): Promise<void> {
-    const list = await this.all();
-    const i = list.findIndex((x) => x.vmid === vmid);
-    if (i >= 0) list.splice(i, 1);
+    (await this.index()).delete(vmid);
   }
   nodes(): Promise<NodeInfo[]> {
     this.nodeList ??= this.pve.nodes();
@@ -264,15 +265,57 @@ export async function placeNode(sh: Shared): Promise<string> {
   return nodes[0]!.node;
 }
 
-export function hostPathProblem(paths: (string | undefined)[], allowed: string[] | undefined): string | undefined {
-  for (const p of paths) {
-    if (p === undefined) continue;
-    const abs = resolve(p);
-    const ok = (allowed ?? []).some((a) => {
-      const base = resolve(a);
-      return abs === base || abs.startsWith(base.endsWith(sep) ? base : base + sep);
-    });
-    if (!ok) return `bind mount source ${p} is not under an allowed host path (${(allowed ?? []).join(', ') || 'none allowed'})`;
+const within = (base: string, p: string) => p === base || p.startsWith(base.endsWith(sep) ? base : base + sep);
+
+/** The real path of p's deepest existing ancestor, with the part that does not exist yet appended. */
+function realDeepest(p: string): string | undefined {
+  let dir = p;
+  let tail = '';
+  for (;;) {
+    try {
+      return join(realpathSync.native(dir), tail);
+    } catch {
+      const up = dirname(dir);
+      if (up === dir) return undefined;
+      tail = join(basename(dir), tail);
+      dir = up;
+    }
+  }
+}
+
+function realIfExists(p: string): string | undefined {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why a bind-mount source may not be used, or undefined when it lies under an allowed host path.
+ * Lexical first ('..', '//', trailing '/' resolved; '/srv/data-x' is not under '/srv/data'). Then,
+ * where the allowed directory exists on this machine (the controller runs on the Proxmox host, as
+ * `pct exec` needs), symbolic links are followed: a link inside it that leads out is refused too.
+ */
+export function hostPathProblem(p: string, allowed: string[] | undefined): string | undefined {
+  const abs = resolve(p);
+  const bases = (allowed ?? []).map((a) => resolve(a));
+  const list = bases.join(', ') || 'none allowed';
+  const under = bases.filter((b) => within(b, abs));
+  if (!under.length) return `bind mount source ${printable(p)} is not under an allowed host path (${list})`;
+  const real = realDeepest(abs);
+  const ok = real === undefined || under.some((b) => {
+    const rb = realIfExists(b);
+    return rb === undefined || within(rb, real);
+  });
+  return ok ? undefined : `bind mount source ${printable(p)} is not under an allowed host path (${list}): a symbolic link on the way leads to ${printable(real)}`;
+}
+
+/** The first bind mount of a container whose source is not allowed, as `spec.mountPoints[i].hostPath: why`. */
+export function mountPointsProblem(mps: MountPoint[] | undefined, allowed: string[] | undefined): string | undefined {
+  for (const [i, m] of (mps ?? []).entries()) {
+    const why = m.hostPath === undefined ? undefined : hostPathProblem(m.hostPath, allowed);
+    if (why) return `spec.mountPoints[${i}].hostPath: ${why}`;
   }
   return undefined;
 }

@@ -3,7 +3,7 @@
 import type { LxcContainer } from '../../resources/types.js';
 import type { Reconciler } from '../types.js';
 import type { Shared } from './guest-common.js';
-import { guestReconciler, hostPathProblem } from './guest-common.js';
+import { guestReconciler, mountPointsProblem } from './guest-common.js';
 import { provisionClone, provisionCreate } from './provision.js';
 
 export function lxcContainerReconciler(sh: Shared): Reconciler<LxcContainer> {
@@ -11,9 +11,6 @@ export function lxcContainerReconciler(sh: Shared): Reconciler<LxcContainer> {
     sh,
     'LxcContainer',
     (ctx, dryRun) => (ctx.resource.spec.source.ostemplate ? provisionCreate(sh, ctx, dryRun) : provisionClone(sh, ctx, dryRun)),
-    (r) => {
-      const bad = hostPathProblem((r.spec.mountPoints ?? []).map((m) => m.hostPath), sh.options.allowedHostPaths);
-      return bad ? `spec.mountPoints: ${bad}` : undefined;
-    },
+    (r) => mountPointsProblem(r.spec.mountPoints, sh.options.allowedHostPaths),
   );
 }

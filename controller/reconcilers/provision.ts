@@ -9,7 +9,7 @@ import type { GuestType } from '../pve/normalize.js';
 import { desiredDescription, desiredTags, guestTypeOf, lxcCreateParams, qemuTemplateCreateParams } from '../plan/desired.js';
 import type { Shared } from './guest-common.js';
 import { isPveError } from '../pve/errors.js';
-import { hostPathProblem, placeNode, provisionIdempotent, runTask, withLockRetry } from './guest-common.js';
+import { mountPointsProblem, placeNode, provisionIdempotent, runTask, withLockRetry } from './guest-common.js';
 
 /** Storage types on which Proxmox can make linked clones of a container template. */
 const LINKED_CLONE_STORAGE = new Set(['lvmthin', 'zfspool', 'rbd', 'btrfs']);
@@ -59,8 +59,8 @@ export async function provisionCreate(sh: Shared, ctx: ReconcileContext<LxcConta
     const ostemplate = r.kind === 'Template' ? r.spec.ostemplate : r.spec.source.ostemplate;
     if (!ostemplate) return { steps: [], outcome: { state: 'Stalled', reason: 'Invalid', message: 'spec: an LXC needs an ostemplate to be created from' } };
     if (r.kind === 'LxcContainer') {
-      const bad = hostPathProblem((r.spec.mountPoints ?? []).map((m) => m.hostPath), sh.options.allowedHostPaths);
-      if (bad) return { steps: [], outcome: { state: 'Stalled', reason: 'HostPathNotAllowed', message: `spec.mountPoints: ${bad}` } };
+      const bad = mountPointsProblem(r.spec.mountPoints, sh.options.allowedHostPaths);
+      if (bad) return { steps: [], outcome: { state: 'Stalled', reason: 'HostPathNotAllowed', message: bad } };
     }
     params = lxcCreateParams(r, ostemplate);
     storage = r.kind === 'Template' ? r.spec.rootfs?.storage : r.spec.rootfs.storage;

@@ -4,7 +4,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSim, type SimHandle, type StorageSpec } from '../../pvesim/index.js';
+import { startSim, type RequestValidator, type SimHandle, type StorageSpec } from '../../pvesim/index.js';
 import { createPveClient, pveConfigFromEnv, type PveClient } from '../../controller/pve/client.js';
 import { createReconcilers } from '../../controller/reconcilers/index.js';
 import { createCertificateAuthorityReconciler } from '../../controller/reconcilers/certificateauthority.js';
@@ -37,8 +37,16 @@ export async function startConverge(opts: {
   concurrency?: number;
   /** Add the CertificateAuthority reconciler (certificates go to <dir>/certs). */
   ca?: boolean;
+  /** pvesim's parameter validator (default: PVE's checks); a test may wrap it to see every request. */
+  validator?: RequestValidator;
 }): Promise<Converge> {
-  const sim = await startSim({ timeScale: opts.timeScale ?? 0.02, nodes: ['pve'], seed: 5, ...(opts.storages ? { storages: opts.storages } : {}) });
+  const sim = await startSim({
+    timeScale: opts.timeScale ?? 0.02,
+    nodes: ['pve'],
+    seed: 5,
+    ...(opts.storages ? { storages: opts.storages } : {}),
+    ...(opts.validator ? { validator: opts.validator } : {}),
+  });
   const env = { PHOENIX_PVE_URL: sim.url, PHOENIX_PVE_TOKEN: sim.token, PHOENIX_PVE_FINGERPRINT: sim.fingerprint };
   const observer = createPveClient(pveConfigFromEnv(env), createMetrics());
   const metrics = createMetrics();
