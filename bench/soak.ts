@@ -151,7 +151,7 @@ export async function benchSoak(o: SoakOptions, row: RowFn): Promise<void> {
       row(`${label}: converge`, `${readyKeys(env.rt, all).length}/${all.length} Ready after ${((Date.now() - t0) / 1000).toFixed(0)} s`, 'converges', 'gap');
       return;
     }
-    row(`${label}: converge (${all.length} resources, time scale ${o.timeScale}, watch on, resync every ${o.resyncMs / 1000} s)`, `${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    row(`${label}: converge (${all.length} resources, time scale ${o.timeScale}, watch on, resync every ${o.resyncMs / 1000} s reading every config)`, `${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await env.rt.whenIdle();
 
     // --- the soak ---
