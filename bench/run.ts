@@ -296,7 +296,7 @@ if (want('fleet')) {
 }
 
 if (want('resync')) await benchResync(QUICK ? 200 : 1000, 120_000);
-if (!QUICK && want('resync10k')) await benchResync(10_000, 150_000);
+if (!QUICK && want('resync10k')) await benchResync(10_000, 600_000);
 
 if (want('edit')) await benchEditLatency(QUICK ? 8 : 30);
 

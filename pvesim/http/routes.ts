@@ -11,9 +11,9 @@ export interface RouteContext {
   caller: Caller;
 }
 
-/** A handler result that is already the whole JSON body (`{"data":...}`). */
+/** A handler result that is already the whole JSON body (`{"data":...}`), as a string or UTF-8 bytes. */
 export class RawJson {
-  constructor(readonly json: string) {}
+  constructor(readonly json: string | Buffer) {}
 }
 
 /** A handler result sent as the whole body (e.g. the task log's `{data, total}`), not wrapped in `{data}`. */
@@ -44,7 +44,7 @@ export function apiRoutes(): Route[] {
     },
     { method: 'GET', template: '/nodes/{node}/status', handler: (c) => c.sim.nodeStatus(c.path.node!) },
     { method: 'GET', template: '/cluster', handler: index('nextid', 'resources', 'status', 'tasks') },
-    { method: 'GET', template: '/cluster/resources', handler: (c) => new RawJson(c.sim.clusterResourcesJson(s(c.params.type))) },
+    { method: 'GET', template: '/cluster/resources', handler: (c) => new RawJson(c.sim.clusterResourcesBody(s(c.params.type))) },
     { method: 'GET', template: '/cluster/nextid', handler: (c) => c.sim.nextId(s(c.params.vmid)) },
     { method: 'GET', template: '/cluster/status', handler: (c) => c.sim.clusterStatus() },
     { method: 'GET', template: '/nodes/{node}/storage', handler: (c) => c.sim.listStorage(c.path.node!, c.params) },

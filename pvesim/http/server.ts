@@ -32,27 +32,16 @@ function reason(msg: string): string {
   return first.replace(/[^\x20-\x7e]/g, '?').slice(0, 512) || 'Error';
 }
 
-/** The last large body encoded, reused while the same string is sent again (cached answers). */
-let lastText = '';
-let lastBody = Buffer.alloc(0);
-
-function send(res: ServerResponse, status: number, phrase: string, text: string): void {
-  let body: Buffer;
-  if (text.length > 65536) {
-    if (text !== lastText) {
-      lastText = text;
-      lastBody = Buffer.from(text, 'utf8');
-    }
-    body = lastBody;
-  } else body = Buffer.from(text, 'utf8');
+function send(res: ServerResponse, status: number, phrase: string, body: string | Buffer): void {
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   res.writeHead(status, phrase, {
     'Content-Type': JSON_TYPE,
-    'Content-Length': body.length,
+    'Content-Length': bytes.length,
     'Cache-Control': 'max-age=0',
     Pragma: 'no-cache',
     Server: 'pve-api-daemon/3.0',
   });
-  res.end(body);
+  res.end(bytes);
 }
 
 export function sendData(res: ServerResponse, data: unknown): number {

@@ -132,6 +132,8 @@ export class SimulatorClosed extends Error {
   override name = 'SimulatorClosed';
 }
 
+/** How every /cluster/resources answer starts. */
+const PREFIX = '{"data":[';
 const label = (t: GuestType): 'CT' | 'VM' => (t === 'lxc' ? 'CT' : 'VM');
 const confPath = (node: string, t: GuestType, vmid: number) => `nodes/${node}/${t === 'lxc' ? 'lxc' : 'qemu-server'}/${vmid}.conf`;
 const lockPath = (t: GuestType, vmid: number) => (t === 'lxc' ? `/run/lock/lxc/pve-config-${vmid}.lock` : `/var/lock/qemu-server/lock-${vmid}.conf`);
@@ -169,11 +171,24 @@ export class Simulator {
   private digests = new Map<number, string>();
   /** Per-guest figures derived from the config (for list answers), dropped whenever the guest changes. */
   private derived = new Map<number, { maxmem: number; maxcpu: number; maxdisk: number; name: string }>();
-  /** Per-guest /cluster/resources row as JSON without its closing `uptime` (which ticks), same lifetime. */
-  private rowJson = new Map<number, string>();
-  /** Bumped on every change; with the current second it keys the whole-answer cache below. */
+  /** Per-guest /cluster/resources row as UTF-8 JSON up to its value of `uptime` (which ticks), same lifetime. */
+  private rowHead = new Map<number, Buffer>();
+  /** Bumped on every change of a guest; with the current second it keys the answer caches below. */
   private stateVersion = 0;
-  private resourcesCache = new Map<string, { version: number; second: number; json: string }>();
+  /**
+   * The type=vm answer for one state and second (the all-types answer starts with it): row i of the
+   * guests in `order` starts at `starts[i]` and ends with a comma (the last with `]`), so that the next
+   * state or second can be built by copying the rows that did not change.
+   */
+  private guestRows?: { version: number; second: number; members: number; order: Guest[]; starts: Uint32Array; buf: Buffer };
+  /** Guests changed since guestRows was built. */
+  private dirtyRows = new Set<number>();
+  /** Bumped whenever a guest is added or removed (the order of rows changes). */
+  private members = 0;
+  /** Whole /cluster/resources bodies by type, valid while their guest rows and other rows are unchanged. */
+  private resourcesCache = new Map<string, { version: number; second: number; others: string; body: Buffer }>();
+  /** Memory of running guests per node, for one state. */
+  private nodeMem?: { version: number; used: Map<string, number> };
   private timers = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
   private closed = false;
   private agentPid = 1000;
@@ -235,9 +250,31 @@ export class Simulator {
     if (g) {
       this.digests.delete(g.vmid);
       this.derived.delete(g.vmid);
-      this.rowJson.delete(g.vmid);
+      this.rowHead.delete(g.vmid);
+      this.dirtyRows.add(g.vmid);
     }
     this.onChange();
+  }
+
+  /** A guest came or went: the next /cluster/resources rows are built afresh, in the new order. */
+  private membersChanged(): void {
+    this.members++;
+    this.dirtyRows.clear();
+  }
+
+  /**
+   * Drop every figure cached per guest (digests, list figures, /cluster/resources rows): for code
+   * that changes guests without going through the model's operations, e.g. restoring saved state.
+   */
+  invalidate(): void {
+    this.digests.clear();
+    this.derived.clear();
+    this.rowHead.clear();
+    this.guestRows = undefined;
+    this.membersChanged();
+    this.resourcesCache.clear();
+    this.nodeMem = undefined;
+    this.stateVersion++;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -423,9 +460,12 @@ export class Simulator {
   }
 
   private nodeMemUsed(node: string): number {
-    let used = 3 * GiB;
-    for (const g of this.guests.values()) if (g.node === node && g.status === 'running') used += this.memoryMiB(g) * MiB;
-    return used;
+    if (this.nodeMem?.version !== this.stateVersion) {
+      const used = new Map<string, number>();
+      for (const g of this.guests.values()) if (g.status === 'running') used.set(g.node, (used.get(g.node) ?? 0) + this.derivedOf(g).maxmem);
+      this.nodeMem = { version: this.stateVersion, used };
+    }
+    return 3 * GiB + (this.nodeMem.used.get(node) ?? 0);
   }
 
   private nodeEntry(n: NodeState): Record<string, unknown> {
@@ -551,33 +591,108 @@ export class Simulator {
     return out;
   }
 
-  /**
-   * The /cluster/resources answer body `{"data":[...]}`, fast at tens of thousands of guests: each
-   * guest's row is serialised once per change and only its uptime is spliced in; the whole body is
-   * reused within the same second while nothing changes (the same string, so encoders can cache).
-   */
-  clusterResourcesJson(type?: string): string {
-    // the answer only changes with the state or, through uptimes, with the second
-    const second = Math.floor(Date.now() / 1000);
-    const hit = this.resourcesCache.get(type ?? '');
-    if (hit && hit.version === this.stateVersion && hit.second === second) return hit.json;
-    const parts: string[] = [];
-    if (!type || type === 'vm') {
-      for (const g of this.guests.values()) {
-        let row = this.rowJson.get(g.vmid);
-        if (row === undefined) {
-          const r = this.guestResource(g);
-          delete r.uptime;
-          row = JSON.stringify(r).slice(0, -1);
-          this.rowJson.set(g.vmid, row);
-        }
-        parts.push(`${row},"uptime":${this.uptime(g)}}`);
-      }
+  /** A guest's row as UTF-8 JSON up to the value of its `uptime`, which goes last: `{"id":...,"uptime":`. */
+  private rowHeadOf(g: Guest): Buffer {
+    let head = this.rowHead.get(g.vmid);
+    if (head === undefined) {
+      const r = this.guestResource(g);
+      delete r.uptime;
+      // unpooled: a pooled slice would keep its whole 8 KiB slab alive for as long as the row lives
+      const text = `${JSON.stringify(r).slice(0, -1)},"uptime":`;
+      head = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+      head.write(text);
+      this.rowHead.set(g.vmid, head);
     }
-    for (const r of this.clusterResources(type, false)) parts.push(JSON.stringify(r));
-    const json = `{"data":[${parts.join(',')}]}`;
-    this.resourcesCache.set(type ?? '', { version: this.stateVersion, second, json });
-    return json;
+    return head;
+  }
+
+  /**
+   * The type=vm answer `{"data":[row,...]}`, with uptimes as of `second`. Built from the previous one
+   * when no guest came or went: only the rows of guests changed since, and (in a new second) of running
+   * guests, whose uptimes tick, are written again; the rest are copied over in runs. One new buffer
+   * each time (an answer still being sent is never touched).
+   */
+  private guestRowBytes(second: number): Buffer {
+    const prev = this.guestRows;
+    if (prev && prev.version === this.stateVersion && prev.second === second) return prev.buf;
+    const patch = prev !== undefined && prev.members === this.members && prev.order.length === this.guests.size && this.dirtyRows.size <= prev.order.length / 4;
+    const order = patch ? prev.order : [...this.guests.values()];
+    const n = order.length;
+    const newSecond = !patch || prev.second !== second;
+    // rows to write: their index, head and uptime; the others are copied from the previous answer
+    const redo: number[] = [];
+    const heads: Buffer[] = [];
+    const uptimes: string[] = [];
+    // `{"data":[`, then `row,` per guest, the last comma becoming `]` and followed by `}`
+    let size = patch ? prev.starts[n]! : PREFIX.length;
+    for (let i = 0; i < n; i++) {
+      const g = order[i]!;
+      if (patch && !this.dirtyRows.has(g.vmid) && !(newSecond && g.status === 'running')) continue;
+      const head = this.rowHeadOf(g);
+      const uptime = String(this.uptime(g));
+      redo.push(i);
+      heads.push(head);
+      uptimes.push(uptime);
+      size += head.length + uptime.length + 2 - (patch ? prev.starts[i + 1]! - prev.starts[i]! : 0);
+    }
+    const buf = Buffer.allocUnsafe(size + (n > 0 ? 1 : 2));
+    const starts = new Uint32Array(n + 1);
+    let at = buf.write(PREFIX, 0, 'latin1');
+    let next = 0; // the first row not yet placed
+    const copyUpTo = (end: number) => {
+      if (!patch || next >= end) return;
+      const from = prev.starts[next]!;
+      const shift = at - from;
+      for (let r = next; r < end; r++) starts[r] = prev.starts[r]! + shift;
+      buf.set(prev.buf.subarray(from, prev.starts[end]!), at);
+      at += prev.starts[end]! - from;
+    };
+    for (let j = 0; j < redo.length; j++) {
+      const i = redo[j]!;
+      copyUpTo(i);
+      starts[i] = at;
+      buf.set(heads[j]!, at);
+      at += heads[j]!.length;
+      at += buf.write(uptimes[j]!, at, 'latin1');
+      buf[at++] = 0x7d; // }
+      buf[at++] = 0x2c; // ,
+      next = i + 1;
+    }
+    copyUpTo(n);
+    starts[n] = at;
+    if (n > 0) buf[at - 1] = 0x5d; // ] in place of the last comma
+    else buf[at++] = 0x5d;
+    buf[at] = 0x7d; // }
+    this.dirtyRows.clear();
+    this.guestRows = { version: this.stateVersion, second, members: this.members, order, starts, buf };
+    return buf;
+  }
+
+  /**
+   * The /cluster/resources answer body `{"data":[...]}` as UTF-8, fast at tens of thousands of guests:
+   * each guest's row is serialised once per change of the guest and copied in with its uptime, once a
+   * second; the few node and storage rows are computed on every call, and the whole body is reused
+   * while all rows stay the same. Guest uptimes are those of the second's first answer (Proxmox
+   * itself serves these figures from pvestatd's periodic updates, not live).
+   */
+  clusterResourcesBody(type?: string): Buffer {
+    // guest rows only change with the state or, through uptimes, with the second
+    const second = Math.floor(Date.now() / 1000);
+    if (type === 'vm') return this.guestRowBytes(second);
+    const others = this.clusterResources(type, false).map((r) => JSON.stringify(r)).join(',');
+    const key = type ?? '';
+    const hit = this.resourcesCache.get(key);
+    if (hit && hit.version === this.stateVersion && hit.second === second && hit.others === others) return hit.body;
+    // all types: the guests' answer up to its closing `]}`, then the others
+    const guests = type ? undefined : this.guestRowBytes(second);
+    const rows = guests && guests.length > PREFIX.length + 2 ? guests.subarray(PREFIX.length, guests.length - 2) : Buffer.alloc(0);
+    const tail = `${rows.length && others ? ',' : ''}${others}]}`;
+    const body = Buffer.allocUnsafe(PREFIX.length + rows.length + Buffer.byteLength(tail));
+    body.write(PREFIX, 0, 'latin1');
+    body.set(rows, PREFIX.length);
+    body.write(tail, PREFIX.length + rows.length);
+    this.resourcesCache.set(key, { version: this.stateVersion, second, others, body });
+    return body;
   }
 
   nextId(vmid?: string): string {
@@ -829,6 +944,7 @@ export class Simulator {
   private newGuest(vmid: number, type: GuestType, node: string, conf: Config): Guest {
     const g: Guest = { vmid, type, node, conf, pending: {}, pendingDelete: [], status: 'stopped', snapshots: {}, firewall: { options: {}, rules: [] } };
     this.guests.set(vmid, g);
+    this.membersChanged();
     this.changed(g);
     return g;
   }
@@ -846,7 +962,10 @@ export class Simulator {
         }
       }
     }
-    if (this.guests.get(g.vmid) === g) this.guests.delete(g.vmid);
+    if (this.guests.get(g.vmid) === g) {
+      this.guests.delete(g.vmid);
+      this.membersChanged();
+    }
     this.changed(g);
   }
 
@@ -911,9 +1030,15 @@ export class Simulator {
         for (const [k, v] of disks) {
           const m = /^([^:]+):/.exec(v);
           const pool = m ? this.pool(node, m[1]!) : undefined;
-          if (pool) await this.withStorageLock(pool, async () => void (g.conf[k] = this.allocDiskValue(g, k, v)));
-          else g.conf[k] = v;
-          this.changed(g);
+          if (pool) {
+            await this.withStorageLock(pool, async () => {
+              g.conf[k] = this.allocDiskValue(g, k, v);
+              this.changed(g);
+            });
+          } else {
+            g.conf[k] = v;
+            this.changed(g);
+          }
         }
         t.log(`extracting archive '/var/lib/vz/template/cache/${ostemplate.split('/').pop()}'`);
         await t.work(DURATIONS.vzcreate);
@@ -958,14 +1083,17 @@ export class Simulator {
           if (pool) {
             await this.withStorageLock(pool, async () => {
               g.conf[k] = this.allocDiskValue(g, k, v);
+              this.changed(g);
               if (importFrom) {
                 t.log(`importing disk '${importFrom}' to VM ${vmid} ...`);
                 await t.work(DURATIONS.copyPerGiB * (this.diskSize(g.conf[k]!) / GiB));
                 t.log(`Successfully imported disk as '${k}:${diskVolume(g.conf[k]!)}'`);
               }
             });
-          } else g.conf[k] = v;
-          this.changed(g);
+          } else {
+            g.conf[k] = v;
+            this.changed(g);
+          }
         }
         await t.work(DURATIONS.qmcreate);
         await this.clearLock(g);
@@ -1111,6 +1239,7 @@ export class Simulator {
           await t.work(DURATIONS.stop);
           g.status = 'stopped';
           delete g.startedAtMs;
+          this.changed(g);
         }
         await t.work(DURATIONS.destroy);
         for (const d of this.guestDisks(g)) {

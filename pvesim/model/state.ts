@@ -78,5 +78,6 @@ export function restoreInto(sim: Simulator, state: PersistedState): { interrupte
       delete g.conf.lock;
     }
   }
+  sim.invalidate();
   return { interrupted, rolledBack };
 }

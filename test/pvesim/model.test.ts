@@ -110,10 +110,10 @@ test('cluster resources JSON equals the object form and follows changes', () => 
   sim.addGuest('b', 'qemu', 101, { name: 'two', scsi0: 'local-lvm:4' }, 'running');
   const sortKeys = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.fromEntries(Object.entries(r).sort()));
   for (const type of [undefined, 'vm', 'node', 'storage']) {
-    assert.equal(sortKeys(JSON.parse(sim.clusterResourcesJson(type)).data), sortKeys(sim.clusterResources(type)), String(type));
+    assert.equal(sortKeys(JSON.parse(sim.clusterResourcesBody(type).toString()).data), sortKeys(sim.clusterResources(type)), String(type));
   }
   sim.editConfig(100, { lock: 'backup', tags: 'x' });
-  const row = JSON.parse(sim.clusterResourcesJson('vm')).data.find((r: any) => r.vmid === 100);
+  const row = JSON.parse(sim.clusterResourcesBody('vm').toString()).data.find((r: any) => r.vmid === 100);
   assert.is(row.lock, 'backup');
   assert.is(row.tags, 'x');
   assert.is(row.maxmem, 1024 * 1024 * 1024);
