@@ -1,27 +1,30 @@
 // `npm run bench`: runs the benchmarks in-process against pvesim with the real controller runtime and
 // writes bench/results.md (also printed). Measured figures only: nothing here asserts. BENCH_QUICK=1
 // runs smaller sizes. Figures: converge makespan vs. the lower bound and vs. one-by-one, steady-state
-// resync cost, manifest-save-to-first-write latency, pvesim throughput.
+// resync cost, manifest-save-to-first-write latency, pvesim throughput, and a soak of 1,000 guests
+// under edits and drift (bench/soak.ts).
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdirSync, mkdtempSync, readdirSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSim, type SimHandle, type StorageSpec } from '../pvesim/index.js';
-import { createPveClient, pveConfigFromEnv, type PveClient } from '../controller/pve/client.js';
-import { createReconcilers } from '../controller/reconcilers/index.js';
-import type { ReconcilerOptions } from '../controller/reconcilers/guest-common.js';
-import { createCertificateAuthorityReconciler } from '../controller/reconcilers/certificateauthority.js';
-import { createMetrics } from '../controller/metrics.js';
-import { Runtime } from '../controller/runtime.js';
-import { StateStore } from '../controller/state.js';
-import { getCondition } from '../controller/conditions.js';
+import type { StorageSpec } from '../pvesim/index.js';
 import { loadManifests } from '../controller/manifests.js';
 import { keyOf, type ResourceKey } from '../controller/types.js';
-import { DEFAULT_POLLING } from '../controller/pve/tasks.js';
 import { benchPvesim } from './pvesim.js';
+import { LIMITS, OSTPL, STORAGES, lxc, quantile, readyKeys, startEnv, tpl, waitFor, type Env } from './env.js';
+import { benchSoak, soakOptionsFromEnv } from './soak.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-/** BENCH_ONLY=example,fleet,resync,resync10k,edit,pvesim runs only those sections (results.md is then not written). */
-const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+/**
+ * `npm run bench -- soak resync` or BENCH_ONLY=soak,resync runs only the named sections; a partial
+ * run writes bench/results-<names>.md (not results.md, which only a full run rewrites).
+ */
+const SECTIONS = ['example', 'fleet', 'resync', 'resync10k', 'edit', 'pvesim', 'soak'];
+const ONLY = [...process.argv.slice(2), ...(process.env.BENCH_ONLY ?? '').split(',')].map((a) => a.trim()).filter(Boolean);
+const unknownSections = ONLY.filter((a) => !SECTIONS.includes(a));
+if (unknownSections.length) {
+  console.error(`unknown benchmark section(s): ${unknownSections.join(', ')}; known: ${SECTIONS.join(', ')}`);
+  process.exit(2);
+}
 const want = (section: string) => ONLY.length === 0 || ONLY.includes(section);
 const TIME_SCALE = QUICK ? 0.02 : 0.1; // wall seconds per simulated second
 /**
@@ -30,13 +33,6 @@ const TIME_SCALE = QUICK ? 0.02 : 0.1; // wall seconds per simulated second
  * tenfold, which magnifies the controller's own per-step cost. BENCH_SCALES=1,0.1 overrides.
  */
 const SCALES = (process.env.BENCH_SCALES ?? (QUICK ? '0.02' : '1,0.1')).split(',').map(Number).filter((x) => x > 0);
-/** The production task polling (DEFAULT_POLLING), scaled like the simulator's clock. */
-const pollingAt = (scale: number) =>
-  scale > 0
-    ? { minMs: Math.max(5, DEFAULT_POLLING.minMs * scale), maxMs: Math.max(20, DEFAULT_POLLING.maxMs * scale) }
-    : { minMs: 5, maxMs: 20 };
-const LIMITS = { perNode: 2, perStorage: 1 }; // the controller defaults, stated for the lower bound
-const OSTPL = 'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst';
 const repo = new URL('..', import.meta.url).pathname;
 
 interface Row { name: string; figure: string; target: string; verdict: string }
@@ -44,77 +40,6 @@ const rows: Row[] = [];
 const row = (name: string, figure: string, target = '', verdict = '') => {
   rows.push({ name, figure, target, verdict });
   console.error(`  ${name}: ${figure}${target ? ` (target ${target}: ${verdict})` : ''}`);
-};
-
-interface Env { h: SimHandle; pve: PveClient; rt: Runtime; dir: string; cloneTarget: Map<string, string>; state: StateStore; options: ReconcilerOptions; close(): Promise<void> }
-
-async function startEnv(o: { manifests: string; timeScale: number; nodes: string[]; storages: StorageSpec[]; watch?: boolean; concurrency?: number; driftIntervalMs?: number }): Promise<Env> {
-  const h = await startSim({ timeScale: o.timeScale, nodes: o.nodes, seed: 5, storages: o.storages });
-  const metrics = createMetrics();
-  const pve = createPveClient(pveConfigFromEnv({ PHOENIX_PVE_URL: h.url, PHOENIX_PVE_TOKEN: h.token, PHOENIX_PVE_FINGERPRINT: h.fingerprint }), metrics);
-  const dir = mkdtempSync(join(tmpdir(), 'phoenix-bench-'));
-  // Proxmox files a clone task under the source's vmid: note each clone's new vmid to charge it there
-  const cloneTarget = new Map<string, string>();
-  const clone = h.sim.clone.bind(h.sim);
-  h.sim.clone = (async (...a: Parameters<typeof clone>) => {
-    const upid = await clone(...a);
-    cloneTarget.set(upid, String(a[3].newid));
-    return upid;
-  }) as typeof h.sim.clone;
-  const state = new StateStore(join(dir, 'state'));
-  await state.open();
-  const ca = createCertificateAuthorityReconciler({ stateDir: join(dir, 'state'), certDir: join(dir, 'certs'), allowHostCommands: false });
-  // drift interval 0 (every pass reads every config) unless a benchmark asks for the production default
-  const options: ReconcilerOptions = { prune: false, polling: pollingAt(o.timeScale), allowedHostPaths: ['/mnt/pve'], ...('driftIntervalMs' in o ? {} : { driftIntervalMs: 0 }) };
-  const rt = new Runtime({
-    manifestsDir: o.manifests,
-    state,
-    reconcilers: createReconcilers({ pve, metrics, limits: LIMITS, options, extra: [ca as never] }),
-    metrics,
-    concurrency: o.concurrency ?? 8,
-    resyncMs: 0,
-    watch: o.watch ?? false,
-  });
-  track(rt);
-  return {
-    h, pve, rt, dir, cloneTarget, state, options,
-    async close() {
-      await rt.stop();
-      await pve.close();
-      await h.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return true;
-}
-
-/**
- * Keys Ready at their current generation, kept from the runtime's watch events: polling rt.get() for
- * thousands of keys every few ms would spend the CPU the controller is being measured on.
- */
-const trackers = new WeakMap<Runtime, Set<string>>();
-function track(rt: Runtime): void {
-  const ready = new Set<string>();
-  trackers.set(rt, ready);
-  rt.watch((ev) => {
-    const v = ev.object;
-    const k = `${v.kind}/${v.metadata.name}`;
-    const ok = ev.type !== 'DELETED' && getCondition(v.status.conditions, 'Ready')?.status === 'True' && v.status.observedGeneration === v.metadata.generation;
-    if (ok) ready.add(k);
-    else ready.delete(k);
-  });
-}
-const readyKeys = (rt: Runtime, keys: ResourceKey[]) => {
-  const ready = trackers.get(rt)!;
-  return keys.filter((k) => ready.has(k));
 };
 
 /** Lower bounds from the tasks pvesim ran (ms-precision start/end of the same records /nodes/{node}/tasks lists). */
@@ -218,29 +143,6 @@ async function benchConverge(label: string, manifests: string, nodes: string[], 
     await env.close();
   }
 }
-
-const lxc = (name: string, vmid: number, source: string, storage: string, memory = 512, dependsOn?: string) => `apiVersion: phoenix.hypervisor/v1alpha1
-kind: LxcContainer
-metadata:
-  name: ${name}
-spec:
-  vmid: ${vmid}
-  source: ${source}
-  memory: ${memory}
-  rootfs: { storage: ${storage}, size: 2G }
-${dependsOn ? `  dependsOn:\n    - { kind: LxcContainer, name: ${dependsOn} }\n` : ''}`;
-const tpl = (name: string, vmid: number, storage: string) => `apiVersion: phoenix.hypervisor/v1alpha1
-kind: Template
-metadata:
-  name: ${name}
-spec:
-  vmid: ${vmid}
-  type: lxc
-  ostemplate: ${OSTPL}
-  rootfs: { storage: ${storage}, size: 2G }
-`;
-
-const STORAGES = (n: number): StorageSpec[] => Array.from({ length: n }, (_, i) => ({ name: `s${i}`, type: 'lvmthin', content: ['images', 'rootdir'], sizeGiB: 100_000 }));
 
 /** n clones of two LXC templates over four storages; every fifth depends on the one ten before it. */
 function generatedFleet(n: number, source: 'clone' | 'create' = 'clone'): string {
@@ -369,8 +271,7 @@ async function benchEditLatency(edits: number) {
       await env.rt.whenIdle();
       await new Promise((r) => setTimeout(r, 150)); // let the watcher settle before the next save
     }
-    lat.sort((a, b) => a - b);
-    const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
+    const q = (p: number) => quantile(lat, p);
     row(`save-to-first-write over ${lat.length}/${edits} edits: p50`, `${q(0.5).toFixed(0)} ms`);
     row(`save-to-first-write: p99`, `${q(0.99).toFixed(0)} ms`);
   } finally {
@@ -381,7 +282,7 @@ async function benchEditLatency(edits: number) {
 
 const started = Date.now();
 const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
-console.error(`machine: ${machine}${QUICK ? ' (BENCH_QUICK)' : ''}`);
+console.error(`machine: ${machine}${QUICK ? ' (BENCH_QUICK)' : ''}${ONLY.length ? `; sections: ${ONLY.join(', ')}` : ''}`);
 
 // the example fleet needs its storages; templates on local, guests on quickOS-*
 const exampleDir = mkdtempSync(join(tmpdir(), 'phoenix-bench-example-'));
@@ -414,15 +315,17 @@ if (want('pvesim')) for (const f of await benchPvesim({ guests: QUICK ? 2000 : 1
   row(f.name, `${f.value} ${f.unit}`.trim(), target, f.target === undefined ? '' : f.ok ? 'met' : 'gap');
 }
 
+if (want('soak')) await benchSoak(soakOptionsFromEnv(process.env, QUICK), row);
+
 const md = [
   '# Benchmark results',
   '',
-  `Machine: ${machine}. Load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}. Run took ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? ' (BENCH_QUICK=1)' : ''}, ${new Date().toISOString()}.`,
+  `Machine: ${machine}. Load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}. Run took ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? ' (BENCH_QUICK=1)' : ''}${ONLY.length ? ` (sections: ${ONLY.join(', ')})` : ''}, ${new Date().toISOString()}.`,
   '',
   '| benchmark | figure | target | met/gap |',
   '|---|---|---|---|',
   ...rows.map((r) => `| ${r.name} | ${r.figure} | ${r.target} | ${r.verdict} |`),
   '',
 ].join('\n');
-if (!QUICK && ONLY.length === 0) writeFileSync(join(repo, 'bench', 'results.md'), md);
+if (!QUICK) writeFileSync(join(repo, 'bench', ONLY.length ? `results-${[...new Set(ONLY)].sort().join('-')}.md` : 'results.md'), md);
 console.log(md);

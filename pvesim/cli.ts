@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // pvesim command line: start the emulator, print ONE JSON line on stdout
 //   {"url":..., "token":..., "fingerprint":..., "password"?: ...}
-// (password only when it was generated, i.e. not given with --password), then human logs on stderr.
+// (password only when not given with --password: generated, or kept beside --state), then human logs
+// on stderr.
 // The token secret never appears in the logs. SIGINT/SIGTERM close it cleanly (state saved).
 import { Command, InvalidArgumentError } from 'commander';
 import { parseStorageArg, startSim, type StorageSpec } from './index.js';
@@ -23,7 +24,7 @@ const program = new Command()
   .option('--password <password>', 'ticket-login password of the token user; default: generated and printed in the JSON line')
   .option('--time-scale <factor>', 'multiply every task duration and lock wait by this', '1')
   .option('--faults <spec>', 'fault injection spec (see pvesim/faults.ts), e.g. "POST /nodes/*/qemu/*/clone 0.3:lock;seed=7"')
-  .option('--state <file>', 'persist guests, storages and tasks to this file (0600); the TLS cert is kept beside it')
+  .option('--state <file>', 'persist guests, storages and tasks to this file (0600); the TLS cert and the token/password are kept beside it, so a restart keeps URL credentials and fingerprint')
   .option('--storage <NAME:TYPE:SIZEGIB[:shared][:content,...]>', 'add a storage (dir|lvmthin|zfspool|nfs); repeatable', collect, [] as StorageSpec[])
   .option('--seed <n>', 'seed for MAC addresses and fault randomness')
   .option('--http', 'serve plain HTTP instead of HTTPS')
@@ -45,7 +46,7 @@ try {
     ...(o.password ? { password: o.password } : {}),
     timeScale,
     ...(o.faults ? { faults: o.faults } : {}),
-    ...(o.state ? { statePath: o.state } : {}),
+    ...(o.state ? { statePath: o.state, durableReplies: true } : {}),
     storages: o.storage,
     ...(o.seed ? { seed: Number(o.seed) } : {}),
     http: !!o.http,

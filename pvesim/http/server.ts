@@ -22,6 +22,8 @@ export interface ServerDeps {
   validator: () => RequestValidator;
   log: (line: string) => void;
   snapshotStats: () => SimStats;
+  /** Called just before any answer's head is written (the state file is flushed here). */
+  beforeReply?: () => void;
 }
 
 /** The reason phrase: first line of the message, printable ASCII only (node rejects the rest). */
@@ -274,6 +276,14 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
   };
 
   return (req, res) => {
+    if (deps.beforeReply) {
+      const hook = deps.beforeReply;
+      const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
+      res.writeHead = ((...a: unknown[]) => {
+        hook();
+        return writeHead(...a);
+      }) as typeof res.writeHead;
+    }
     const statKey = { key: `${req.method} (unknown)` };
     const done = (status: number | 'dropped') => stats.record(statKey.key, status);
     let url: URL;

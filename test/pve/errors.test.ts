@@ -83,6 +83,10 @@ test('task failures classify by their exit status', () => {
   const t = new TaskFailedError('UPID:x', 'vzstart', "you can't start a CT if it's a template", ['TASK ERROR: nope']);
   assert.is(t.kind, 'Invalid');
   assert.match(t.message, 'TASK ERROR: nope');
+  // what a restarted node reports for a task whose worker vanished: worth another attempt
+  const lost = new TaskFailedError('UPID:x', 'vzclone', 'unexpected status', []);
+  assert.is(lost.kind, 'Transient');
+  assert.is(lost.retryable, true);
 });
 
 test.run();

@@ -5,11 +5,13 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSim } from '../../pvesim/index.js';
 import { TMPL, client, raw, rejects, until, waitTask } from './helpers.js';
+import { freePort, simRequest, startSimProcess } from '../helpers/pvesim-process.js';
+import { credentialsFile } from '../../pvesim/credentials.js';
 
 const mkCt = (px: any, vmid: number) => px.nodes.$('pve').lxc.$post({ vmid, ostemplate: TMPL, rootfs: 'local-lvm:8', net0: 'name=eth0,bridge=vmbr0,ip=dhcp' });
 
@@ -172,6 +174,78 @@ test('CLI prints one JSON line with url, token, fingerprint (and a generated pas
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.on('exit', r));
+  }
+});
+
+test('with a state file the token, password and certificate survive a restart; given ones replace them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pvesim-creds-'));
+  const statePath = join(dir, 'state.json');
+  try {
+    const h1 = await startSim({ timeScale: 0.01, statePath });
+    await h1.close();
+    assert.is(statSync(credentialsFile(statePath)).mode & 0o777, 0o600);
+    assert.ok(!readFileSync(statePath, 'utf8').includes(h1.tokenSecret), 'the state file holds no secret');
+    const h2 = await startSim({ timeScale: 0.01, statePath });
+    try {
+      assert.is(h2.token, h1.token);
+      assert.is(h2.password, h1.password);
+      assert.is(h2.fingerprint, h1.fingerprint);
+      assert.is((await raw(h2, 'GET', '/api2/json/version')).status, 200);
+    } finally {
+      await h2.close();
+    }
+    const token = 'root@pam!other=00000000-0000-4000-8000-000000000001';
+    const h3 = await startSim({ timeScale: 0.01, statePath, token });
+    await h3.close();
+    assert.is(h3.token, token);
+    assert.is(h3.password, h1.password);
+    const h4 = await startSim({ timeScale: 0.01, statePath });
+    await h4.close();
+    assert.is(h4.token, token, 'the given token is the one kept');
+    // without a state file every start makes new credentials
+    const a = await startSim({ timeScale: 0.01 });
+    const b = await startSim({ timeScale: 0.01 });
+    await a.close();
+    await b.close();
+    assert.is.not(a.token, b.token);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SIGKILLed pvesim process: every answered write survives; a running task ends "unexpected status"; same URL, token and certificate', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pvesim-kill-'));
+  const statePath = join(dir, 'state.json');
+  const args = ['--listen', `127.0.0.1:${await freePort()}`, '--time-scale', '0.01', '--state', statePath];
+  const p1 = await startSimProcess(args);
+  let p2: Awaited<ReturnType<typeof startSimProcess>> | undefined;
+  try {
+    const cert = readFileSync(`${statePath}.cert.pem`, 'utf8');
+    const call = (info: typeof p1.info, method: string, path: string, body?: Record<string, string>) => simRequest(info, cert, method, path, body);
+    const status = async (info: typeof p1.info, upid: string) => (await call(info, 'GET', `/api2/json/nodes/pve/tasks/${encodeURIComponent(upid)}/status`)).data;
+    const created = await call(p1.info, 'POST', '/api2/json/nodes/pve/lxc', { vmid: '100', ostemplate: TMPL, rootfs: 'local-lvm:8' });
+    assert.is(created.status, 200);
+    await until('the create task', async () => (await status(p1.info, created.data)).status === 'stopped');
+    assert.is((await call(p1.info, 'PUT', '/_sim/faults', { spec: 'POST /nodes/pve/lxc/100/status/start taskhang' })).status, 200);
+    // both writes are answered well inside the save debounce; the kill follows at once
+    assert.is((await call(p1.info, 'PUT', '/api2/json/nodes/pve/lxc/100/config', { memory: '1536' })).status, 200);
+    const hung = await call(p1.info, 'POST', '/api2/json/nodes/pve/lxc/100/status/start');
+    assert.is(hung.status, 200);
+    await p1.stop('SIGKILL');
+
+    p2 = await startSimProcess(args);
+    assert.equal({ url: p2.info.url, token: p2.info.token, fingerprint: p2.info.fingerprint }, { url: p1.info.url, token: p1.info.token, fingerprint: p1.info.fingerprint });
+    assert.is(p2.info.password, p1.info.password);
+    assert.is((await call(p2.info, 'GET', '/api2/json/nodes/pve/lxc/100/config')).data.memory, 1536, 'the answered write was kept');
+    const st = await status(p2.info, hung.data);
+    assert.is(st.status, 'stopped');
+    assert.is(st.exitstatus, 'unexpected status');
+    assert.match(p2.log(), /1 interrupted task\(s\) ended as "unexpected status"/);
+    assert.ok(!p2.log().includes(p2.info.token.split('=')[1]!), 'no secret in the log');
+  } finally {
+    await p1.stop('SIGKILL');
+    await p2?.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadManifests } from '../../controller/manifests.js';
 import { simTopology } from '../../controller/main.js';
 import type { StorageSpec, SimHandle } from '../../pvesim/index.js';
+import type { TaskRecord } from '../../pvesim/model/tasks.js';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname;
 const OSTPL = 'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst';
@@ -72,12 +73,16 @@ export interface Invariants {
 
 /** Guests, destroy tasks and successful creates/clones, read from pvesim's own model. */
 export function invariants(handle: SimHandle): Invariants {
-  const all = handle.sim.tasks.all();
+  return invariantsOf(handle.sim.tasks.all(), [...handle.sim.guests.keys()]);
+}
+
+/** The same, from a task list and guest vmids (e.g. a pvesim state file read with readState). */
+export function invariantsOf(all: TaskRecord[], guests: number[]): Invariants {
   const ok = all.filter((t) => t.status === 'stopped' && t.exitstatus === 'OK');
   const creates = new Map<number, number>();
   for (const t of ok.filter((t) => t.type === 'vzcreate' || t.type === 'qmcreate')) creates.set(Number(t.id), (creates.get(Number(t.id)) ?? 0) + 1);
   return {
-    guests: [...handle.sim.guests.keys()].sort((a, b) => a - b),
+    guests: [...guests].sort((a, b) => a - b),
     destroys: all.filter((t) => t.type === 'vzdestroy' || t.type === 'qmdestroy').map((t) => t.upid),
     creates,
     clones: ok.filter((t) => t.type === 'vzclone' || t.type === 'qmclone').length,
