@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { StorageSpec } from '../pvesim/index.js';
 import { loadManifests } from '../controller/manifests.js';
 import { keyOf, type ResourceKey } from '../controller/types.js';
+import { getCondition } from '../controller/conditions.js';
 import { benchPvesim } from './pvesim.js';
 import { LIMITS, OSTPL, STORAGES, lxc, quantile, readyKeys, startEnv, tpl, waitFor, type Env } from './env.js';
 import { benchSoak, soakOptionsFromEnv } from './soak.js';
