@@ -37,6 +37,9 @@ export interface BackoffOptions {
 
 /** Priority of a handler taking its worker back after a lent wait: ahead of every key not started yet. */
 const RETURNING = Number.MAX_SAFE_INTEGER;
+/** Added to an urgent key's priority (graph heights stay far below it), as controller-runtime's priority
+ * queue puts changes ahead of what a resync or the initial list queued. */
+const URGENT = 1_000_000;
 
 export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 5 * 60_000, jitter: 0.2 };
 
@@ -71,6 +74,8 @@ interface Delayed {
 
 export class WorkQueue<K extends string> {
   private readonly dirty = new Set<K>();
+  /** Keys queued by an urgent add, not yet started. */
+  private readonly urgent = new Set<K>();
   private readonly processing = new Set<K>();
   private readonly enqueuedAt = new Map<K, number>();
   private readonly startedAt = new Map<K, number>();
@@ -100,9 +105,24 @@ export class WorkQueue<K extends string> {
     }
   }
 
-  /** Queue a key now (no-op when it is already queued; parked until done when it is running). */
-  add(key: K): void {
-    if (this.stopping || this.dirty.has(key)) return;
+  /**
+   * Queue a key now (no-op when it is already queued; parked until done when it is running). An urgent
+   * add (a manifest edit, a requested reconcile) goes ahead of routine work such as a resync pass, and
+   * lifts the key if a routine add already queued it.
+   */
+  add(key: K, opts: { urgent?: boolean } = {}): void {
+    if (this.stopping) return;
+    if (opts.urgent && !this.urgent.has(key)) {
+      this.urgent.add(key);
+      if (this.dirty.has(key) && !this.processing.has(key)) {
+        try {
+          this.pq.setPriority(`key:${key}`, this.priorityFor(key));
+        } catch {
+          /* already started */
+        }
+      }
+    }
+    if (this.dirty.has(key)) return;
     this.dirty.add(key);
     this.enqueuedAt.set(key, performance.now());
     this.labelled(key, (m, l) => m.workqueueAdds.inc(l));
@@ -213,12 +233,16 @@ export class WorkQueue<K extends string> {
 
   private schedule(key: K): void {
     this.labelled(key, (m, l) => m.workqueueDepth.inc(l));
-    this.slot(this.opts.priorityOf?.(key) ?? 0, (release) => void this.work(key, { release }));
+    this.slot(this.priorityFor(key), (release) => void this.work(key, { release }), `key:${key}`);
+  }
+
+  private priorityFor(key: K): number {
+    return (this.opts.priorityOf?.(key) ?? 0) + (this.urgent.has(key) ? URGENT : 0);
   }
 
   /** Take a worker slot (a p-queue job lasting until `release` is called); `granted` runs as it starts. */
-  private slot(priority: number, granted: (release: () => void) => void): void {
-    void this.pq.add(() => new Promise<void>((release) => granted(release)), { priority });
+  private slot(priority: number, granted: (release: () => void) => void, id?: string): void {
+    void this.pq.add(() => new Promise<void>((release) => granted(release)), { priority, ...(id ? { id } : {}) });
   }
 
   private lender(hold: { release: (() => void) | undefined }): Lend {
@@ -248,6 +272,7 @@ export class WorkQueue<K extends string> {
       return;
     }
     this.dirty.delete(key);
+    this.urgent.delete(key);
     this.processing.add(key);
     const queuedFor = (performance.now() - (this.enqueuedAt.get(key) ?? performance.now())) / 1000;
     this.enqueuedAt.delete(key);

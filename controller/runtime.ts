@@ -507,7 +507,7 @@ export class Runtime implements ControllerView {
       if (s && conditionStatus(s.conditions, 'Stalled') === 'True' && !invalid.has(k)) touched.add(k);
     }
     if (!o.enqueue) return;
-    for (const k of touched) if (this.desired.has(k)) this.queue.add(k);
+    for (const k of touched) if (this.desired.has(k)) this.queue.add(k, { urgent: true });
     for (const k of removed) this.queue.addAfter(k, this.opts.deletionGraceMs ?? 1000);
   }
 
@@ -796,7 +796,7 @@ export class Runtime implements ControllerView {
   requestReconcile(ref: ObjectRef): boolean {
     const k = keyOf(ref);
     if (!this.desired.has(k) && !this.deleting.has(k)) return false;
-    this.queue.add(k);
+    this.queue.add(k, { urgent: true });
     return true;
   }
 

@@ -119,6 +119,27 @@ test('when every worker is busy, the key with the highest priority starts next',
   assert.equal(order, ['chain', 'mid', 'leaf']);
 });
 
+test('an urgent add (an edit) goes ahead of a resync\'s backlog, also when the resync queued it first', async () => {
+  const order: string[] = [];
+  const gate = deferred();
+  const q = new WorkQueue<string>({
+    concurrency: 1,
+    priorityOf: (k) => (k === 'tall' ? 5 : 0),
+    handler: async (k) => {
+      if (k === 'blocker') await gate.promise;
+      else order.push(k);
+    },
+  });
+  q.add('blocker');
+  for (const k of ['tall', 'r1', 'edited', 'r2', 'new-file']) q.add(k); // a resync pass queues everything
+  q.add('edited', { urgent: true }); // then a manifest is saved
+  q.add('new-file', { urgent: true });
+  q.add('edited', { urgent: true }); // saved again: still one pass
+  gate.resolve();
+  await q.whenIdle();
+  assert.equal(order, ['edited', 'new-file', 'tall', 'r1', 'r2']);
+});
+
 test('lent workers still bound the work that holds them', async () => {
   let working = 0;
   let maxWorking = 0;
