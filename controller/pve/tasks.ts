@@ -30,7 +30,7 @@ export function parseUpid(upid: string): Upid {
 }
 
 export interface TaskPolling {
-  /** Shortest wait between two polls, ms (default 100). */
+  /** Shortest wait between two polls, ms (default 50). */
   minMs: number;
   /** Longest wait between two polls, ms (default 2000). */
   maxMs: number;
@@ -44,7 +44,7 @@ export interface TaskPolling {
 
 const MIN = 60_000;
 export const DEFAULT_POLLING: TaskPolling = {
-  minMs: 100,
+  minMs: 50,
   maxMs: 2000,
   relative: 0.05,
   nearEnd: 0.03,

@@ -11,6 +11,9 @@ import type { Shared } from './guest-common.js';
 import { isPveError } from '../pve/errors.js';
 import { mountPointsProblem, placeNode, provisionIdempotent, runTask, withLockRetry } from './guest-common.js';
 
+/** Locks a source carries while it is being cloned (transient: not a reason to wait for the source). */
+const CLONE_LOCKS = new Set(['disk', 'clone']);
+
 /** Storage types on which Proxmox can make linked clones of a container template. */
 const LINKED_CLONE_STORAGE = new Set(['lvmthin', 'zfspool', 'rbd', 'btrfs']);
 
@@ -100,7 +103,10 @@ export async function provisionClone(sh: Shared, ctx: ReconcileContext<LxcContai
   }
   const srcVmid = srcRes.spec.vmid;
   const s = await sh.fleet.find(srcVmid);
-  const ready = s && s.type === type && !s.lock && (srcRef.kind !== 'Template' || s.template);
+  // A clone in progress locks its source (`disk` for a container) only while it copies; the clones of
+  // one source already take turns (limits), and a lock met anyway is retried. Waiting out such a lock
+  // here, seen in a fleet list up to fleetMaxAgeMs old, left the source idle for whole requeue delays.
+  const ready = s && s.type === type && (!s.lock || CLONE_LOCKS.has(s.lock)) && (srcRef.kind !== 'Template' || s.template);
   if (!s || !ready) {
     return { steps: [], outcome: { state: 'Progressing', reason: 'WaitingForSource', message: `waiting for ${keyOf(srcRef)} (vmid ${srcVmid}) to be ready`, requeueAfterMs: 5000 } };
   }

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_POLLING, TaskDurations, nextPoll } from '../../controller/pve/tasks.js';
 
-const P = DEFAULT_POLLING; // min 100, max 2000, relative 0.05, nearEnd 0.03
+const P = { ...DEFAULT_POLLING, minMs: 100, maxMs: 2000, relative: 0.05, nearEnd: 0.03 };
 
 test('nextPoll: a table of elapsed / expected -> wait', () => {
   const rows: Array<[string, number, number | undefined, number]> = [
