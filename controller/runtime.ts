@@ -633,7 +633,10 @@ export class Runtime implements ControllerView {
         await this.commit(key);
         if (!wasReady) {
           // event-driven: dependents waiting on this one go now
-          for (const d of this.graphView.dependentsOf(key)) this.queue.add(d);
+          // longest chain first: dependents released together race for the same slots (two clones
+          // of one template), and the first to ask gets a free slot without any ordering
+          const prio = (k: ResourceKey) => this.graphView.priorityOf?.(k) ?? 0;
+          for (const d of this.graphView.dependentsOf(key).sort((a, b) => prio(b) - prio(a))) this.queue.add(d);
         }
         return outcome.requeueAfterMs ? { requeueAfterMs: outcome.requeueAfterMs } : undefined;
       }
