@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, copyFileSync, rmSync, writeFileSyn
 import { join } from 'node:path';
 import type { StorageSpec } from '../pvesim/index.js';
 import { loadManifests } from '../controller/manifests.js';
+import { buildGraph } from '../controller/graph.js';
 import { keyOf, type ResourceKey } from '../controller/types.js';
 import { getCondition } from '../controller/conditions.js';
 import { benchPvesim } from './pvesim.js';
@@ -67,13 +68,10 @@ async function bounds(env: Env, manifests: string) {
   gaps.sort((a, b) => a - b);
   const cloneGap = gaps.length ? { p50: gaps[Math.floor(gaps.length / 2)]!, n: gaps.length, mean: gaps.reduce((a, b) => a + b, 0) / gaps.length } : undefined;
   const res = new Map(loaded.resources.map((lr) => [keyOf(lr.resource), lr.resource]));
-  const deps = (r: any): ResourceKey[] => {
-    const out: ResourceKey[] = [];
-    const src = r.spec?.source;
-    if (src?.template) out.push(`Template/${src.template}` as ResourceKey);
-    for (const d of r.spec?.dependsOn ?? []) out.push(`${d.kind}/${d.name}` as ResourceKey);
-    return out;
-  };
+  // the controller's own dependency graph: clone sources, dependsOn, and implicit edges such as a
+  // CertificateAuthority waiting for the guest that hosts it
+  const graph = buildGraph(loaded.resources.map((lr) => lr.resource));
+  const deps = (r: any): ResourceKey[] => graph.dependenciesOf(keyOf(r));
   const memo = new Map<ResourceKey, number>();
   const path = (k: ResourceKey): number => {
     if (memo.has(k)) return memo.get(k)!;
