@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSim, type SimHandle, type StorageSpec } from '../pvesim/index.js';
+import { startSim, type SimHandle, type SimStats, type Simulator, type StorageSpec } from '../pvesim/index.js';
 import { createPveClient, pveConfigFromEnv, type PveClient } from '../controller/pve/client.js';
 import { createReconcilers } from '../controller/reconcilers/index.js';
 import type { ReconcilerOptions } from '../controller/reconcilers/guest-common.js';
@@ -24,21 +24,59 @@ export const pollingAt = (scale: number) =>
 export const LIMITS = { perNode: 2, perStorage: 1 }; // the controller defaults, stated for the lower bound
 export const OSTPL = 'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst';
 
-export interface Env { h: SimHandle; pve: PveClient; rt: Runtime; metrics: Metrics; dir: string; cloneTarget: Map<string, string>; state: StateStore; options: ReconcilerOptions; close(): Promise<void> }
+export interface Env {
+  h: SimHandle;
+  /** pvesim's request counts, wherever it runs. */
+  simStats(): Promise<SimStats>;
+  pve: PveClient;
+  rt: Runtime;
+  metrics: Metrics;
+  dir: string;
+  cloneTarget: Map<string, string>;
+  state: StateStore;
+  options: ReconcilerOptions;
+  close(): Promise<void>;
+}
 
-export async function startEnv(o: { manifests: string; timeScale: number; nodes: string[]; storages: StorageSpec[]; watch?: boolean; concurrency?: number; resyncMs?: number; driftIntervalMs?: number }): Promise<Env> {
-  const h = await startSim({ timeScale: o.timeScale, nodes: o.nodes, seed: 5, storages: o.storages });
+/** A pvesim the benchmark did not start in its own process (bench/sim-child.ts). */
+export interface RemoteSim {
+  url: string;
+  token: string;
+  fingerprint: string;
+  stats(): Promise<SimStats>;
+  close(): Promise<void>;
+}
+
+/** Copy guest 1000 (as the controller made it) into guests 1001..1000+n-1, with names and vmids changed. */
+export function seedCopies(sim: Simulator, n: number): void {
+  const g0 = sim.guests.get(1000)!;
+  for (let i = 1; i < n; i++) {
+    const conf: Record<string, string> = {};
+    for (const [k, v] of Object.entries(g0.conf)) {
+      if (k === 'digest' || k === 'lock') continue;
+      // vmid first: renaming first would turn ct1000's marker into ct2000's
+      conf[k] = k === 'rootfs' ? `s${i % 4}:2` : String(v).replaceAll('1000', String(1000 + i)).replaceAll('ct0', `ct${i}`);
+    }
+    sim.addGuest('pve', 'lxc', 1000 + i, conf, g0.status);
+  }
+}
+
+export async function startEnv(o: { manifests: string; timeScale: number; nodes: string[]; storages: StorageSpec[]; watch?: boolean; concurrency?: number; resyncMs?: number; driftIntervalMs?: number; remote?: RemoteSim }): Promise<Env> {
+  // with a remote pvesim, h carries only what a client has (url, token, fingerprint); h.sim is absent
+  const h = o.remote ? ({ url: o.remote.url, token: o.remote.token, fingerprint: o.remote.fingerprint, close: () => o.remote!.close() } as unknown as SimHandle) : await startSim({ timeScale: o.timeScale, nodes: o.nodes, seed: 5, storages: o.storages });
   const metrics = createMetrics();
   const pve = createPveClient(pveConfigFromEnv({ PHOENIX_PVE_URL: h.url, PHOENIX_PVE_TOKEN: h.token, PHOENIX_PVE_FINGERPRINT: h.fingerprint }), metrics);
   const dir = mkdtempSync(join(tmpdir(), 'phoenix-bench-'));
   // Proxmox files a clone task under the source's vmid: note each clone's new vmid to charge it there
   const cloneTarget = new Map<string, string>();
-  const clone = h.sim.clone.bind(h.sim);
-  h.sim.clone = (async (...a: Parameters<typeof clone>) => {
-    const upid = await clone(...a);
-    cloneTarget.set(upid, String(a[3].newid));
-    return upid;
-  }) as typeof h.sim.clone;
+  if (!o.remote) {
+    const clone = h.sim.clone.bind(h.sim);
+    h.sim.clone = (async (...a: Parameters<typeof clone>) => {
+      const upid = await clone(...a);
+      cloneTarget.set(upid, String(a[3].newid));
+      return upid;
+    }) as typeof h.sim.clone;
+  }
   const state = new StateStore(join(dir, 'state'));
   await state.open();
   const ca = createCertificateAuthorityReconciler({ stateDir: join(dir, 'state'), certDir: join(dir, 'certs'), allowHostCommands: false });
@@ -57,6 +95,7 @@ export async function startEnv(o: { manifests: string; timeScale: number; nodes:
   track(rt);
   return {
     h, pve, rt, metrics, dir, cloneTarget, state, options,
+    simStats: o.remote ? () => o.remote!.stats() : async () => h.stats(),
     async close() {
       await rt.stop();
       await pve.close();
