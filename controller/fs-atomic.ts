@@ -59,31 +59,35 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
   await writeFilesAtomic([{ path, data: content, opts: { mode } }]);
 }
 
-/** Per directory: the sync that has not started yet (later renames share it) and the one running. */
-const dirSyncs = new Map<string, { queued?: Promise<void>; running?: Promise<void> }>();
+/**
+ * Share runs of `run(key)` between callers: a call while no run of its key is going starts one; calls
+ * while one is going share the next run, which starts when that one ends. Each caller's promise thus
+ * settles after a run that started after the call (what an fsync covering a rename needs).
+ */
+export function coalesced(run: (key: string) => Promise<void>): (key: string) => Promise<void> {
+  const state = new Map<string, { running: Promise<void>; next?: Promise<void> }>();
+  const start = (key: string): Promise<void> => {
+    const running = run(key).finally(() => {
+      const s = state.get(key);
+      if (s && s.running === running && !s.next) state.delete(key);
+    });
+    state.set(key, { running });
+    return running;
+  };
+  return (key) => {
+    const s = state.get(key);
+    if (!s) return start(key);
+    s.next ??= s.running.catch(() => {}).then(() => start(key));
+    return s.next;
+  };
+}
 
 /**
  * Make a rename durable. A directory sync covers every rename done before it starts, so renames that
  * land while one runs share the next one (many status files written together cost two syncs, not one
  * each). Some filesystems refuse fsync on a directory; that is harmless.
  */
-function syncDir(dir: string): Promise<void> {
-  let s = dirSyncs.get(dir);
-  if (!s) dirSyncs.set(dir, (s = {}));
-  const state = s;
-  if (state.queued) return state.queued;
-  const start = async () => {
-    state.queued = undefined;
-    const run = fsyncDir(dir);
-    state.running = run;
-    await run;
-    if (state.running === run) state.running = undefined;
-    if (!state.running && !state.queued) dirSyncs.delete(dir);
-  };
-  const p = state.running ? state.running.then(start) : start();
-  if (state.running) state.queued = p;
-  return p;
-}
+const syncDir = coalesced(fsyncDir);
 
 async function fsyncDir(dir: string): Promise<void> {
   try {
