@@ -10,6 +10,7 @@
 // does not keep an independent branch from starting; it takes a slot back, ahead of new keys, to go on.
 import PQueue from 'p-queue';
 import type { Metrics } from './metrics.js';
+import type { WaitWrapper } from './types.js';
 
 export interface ReconcileResult {
   /** Requeue with the rate limiter's backoff (counted as a retry). */
@@ -19,12 +20,11 @@ export interface ReconcileResult {
 }
 
 /**
- * Run `wait` without holding a worker slot: the slot goes to other keys while `wait` is pending and is
- * taken back (before any newly queued key) when it settles. For waiting on Proxmox, not for work.
+ * A handler's third argument, `lend(wait)`: runs `wait` without holding a worker slot; the slot goes to
+ * other keys while `wait` is pending and is taken back (before any newly queued key) when it settles.
+ * For waiting on Proxmox, not for work.
  */
-export type Lend = <T>(wait: () => Promise<T>) => Promise<T>;
-
-export type QueueHandler<K extends string> = (key: K, signal: AbortSignal, lend: Lend) => Promise<ReconcileResult | void>;
+export type QueueHandler<K extends string> = (key: K, signal: AbortSignal, lend: WaitWrapper) => Promise<ReconcileResult | void>;
 
 export interface BackoffOptions {
   /** First retry delay (ms). */
@@ -245,7 +245,7 @@ export class WorkQueue<K extends string> {
     void this.pq.add(() => new Promise<void>((release) => granted(release)), { priority, ...(id ? { id } : {}) });
   }
 
-  private lender(hold: { release: (() => void) | undefined }): Lend {
+  private lender(hold: { release: (() => void) | undefined }): WaitWrapper {
     return async <T>(wait: () => Promise<T>): Promise<T> => {
       if (!hold.release) return wait(); // already lent (nested waits)
       hold.release();

@@ -21,7 +21,7 @@ import { nextGeneration, ANNOTATION_PREFIX } from './generation.js';
 import { errorMessage, silentLogger, type StructuredLogger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { initControllerSeries } from './metrics.js';
-import { WorkQueue, type BackoffOptions, type Lend, type ReconcileResult } from './queue.js';
+import { WorkQueue, type BackoffOptions, type ReconcileResult } from './queue.js';
 import type { DesiredRecord, StateStore } from './state.js';
 import type {
   Clock,
@@ -37,6 +37,7 @@ import type {
   ResourceView,
   WatchEvent,
   WatchEventType,
+  WaitWrapper,
 } from './types.js';
 import { formatManifestError, keyOf, refOfKey } from './types.js';
 import { buildGraph } from './graph.js';
@@ -200,7 +201,7 @@ export class Runtime implements ControllerView {
       controllerOf: controllerName,
       random: opts.random,
       handler: (key, signal, lend) => this.process(key, signal, lend),
-      priorityOf: (key) => this.graphView.priorityOf?.(key) ?? 0,
+      priorityOf: (key) => this.priorityOf(key),
       onError: (key, err, retryIn) => {
         if (retryIn >= 0) this.log.warn('reconcile failed', { resource: key, err: errorMessage(err), retryInMs: retryIn });
         else this.log.info('reconcile abandoned at shutdown', { resource: key, err: errorMessage(err) });
@@ -523,7 +524,7 @@ export class Runtime implements ControllerView {
 
   // --- reconcile ------------------------------------------------------------------------------
 
-  private async process(key: ResourceKey, signal: AbortSignal, lend: Lend): Promise<ReconcileResult | void> {
+  private async process(key: ResourceKey, signal: AbortSignal, lend: WaitWrapper): Promise<ReconcileResult | void> {
     try {
       if (this.deleting.has(key)) return await this.finalizeKey(key, signal, lend);
       if (this.desired.has(key)) return await this.reconcileKey(key, signal, lend);
@@ -539,7 +540,7 @@ export class Runtime implements ControllerView {
     return s;
   }
 
-  private async reconcileKey(key: ResourceKey, signal: AbortSignal, lend: Lend): Promise<ReconcileResult | void> {
+  private async reconcileKey(key: ResourceKey, signal: AbortSignal, lend: WaitWrapper): Promise<ReconcileResult | void> {
     const rec = this.desired.get(key)!;
     const gen = rec.generation;
     const status = this.statusOf(key);
@@ -581,7 +582,7 @@ export class Runtime implements ControllerView {
       // Shown at once (API, watchers); on disk with the next write. Nothing a restart needs is in it:
       // a restarted controller re-reconciles any generation not Ready, and what must survive a crash
       // mid-action (the node chosen, a task's UPID) is written by the reconciler before it acts.
-      this.publish(key);
+      this.notify('MODIFIED', key);
     }
     const log = this.log.with({ resource: key, generation: gen });
     const ctx: ReconcileContext = {
@@ -594,7 +595,7 @@ export class Runtime implements ControllerView {
       clock: this.clock,
       signal,
       whileWaiting: lend,
-      priority: this.graphView.priorityOf?.(key) ?? 0,
+      priority: this.priorityOf(key),
     };
     let outcome: ReconcileOutcome;
     try {
@@ -635,8 +636,7 @@ export class Runtime implements ControllerView {
           // event-driven: dependents waiting on this one go now
           // longest chain first: dependents released together race for the same slots (two clones
           // of one template), and the first to ask gets a free slot without any ordering
-          const prio = (k: ResourceKey) => this.graphView.priorityOf?.(k) ?? 0;
-          for (const d of this.graphView.dependentsOf(key).sort((a, b) => prio(b) - prio(a))) this.queue.add(d);
+          for (const d of this.graphView.dependentsOf(key).sort((a, b) => this.priorityOf(b) - this.priorityOf(a))) this.queue.add(d);
         }
         return outcome.requeueAfterMs ? { requeueAfterMs: outcome.requeueAfterMs } : undefined;
       }
@@ -653,7 +653,7 @@ export class Runtime implements ControllerView {
     }
   }
 
-  private async finalizeKey(key: ResourceKey, signal: AbortSignal, lend: Lend): Promise<ReconcileResult | void> {
+  private async finalizeKey(key: ResourceKey, signal: AbortSignal, lend: WaitWrapper): Promise<ReconcileResult | void> {
     const rec = this.deleting.get(key)!;
     const gen = rec.generation;
     const status = this.statusOf(key);
@@ -732,9 +732,9 @@ export class Runtime implements ControllerView {
     }
   }
 
-  /** Tell watchers about a status change without writing it (the next commit writes it). */
-  private publish(key: ResourceKey): void {
-    this.notify('MODIFIED', key);
+  /** Scheduling priority: the longest chain of dependents behind the resource (graph height). */
+  private priorityOf(key: ResourceKey): number {
+    return this.graphView.priorityOf?.(key) ?? 0;
   }
 
   // --- metrics and watchers -------------------------------------------------------------------

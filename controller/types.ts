@@ -134,7 +134,7 @@ export interface ReconcileContext<R extends AnyResource = AnyResource> {
   priority?: number;
 }
 
-/** Runs `wait` without occupying a reconcile worker; the work queue's `Lend`. */
+/** Runs `wait` without occupying a reconcile worker (the work queue's `lend`, Limits' `whileQueued`). */
 export type WaitWrapper = <T>(wait: () => Promise<T>) => Promise<T>;
 
 export interface FinalizeContext {

@@ -8,6 +8,7 @@
 // could run. Waiting jobs are admitted by priority (the length of the dependency chain behind them),
 // then oldest first; a job goes ahead of others only when they cannot start, so a free slot is never
 // left idle while some job could use it.
+import type { WaitWrapper } from '../types.js';
 
 export interface LimitsOptions {
   perNode?: number;
@@ -20,12 +21,16 @@ export interface LimitKeys {
   source?: string;
 }
 
-/** Runs `wait` while a job is queued for its slots (the work queue lends the worker's slot meanwhile). */
-export type WaitWrapper = <T>(wait: () => Promise<T>) => Promise<T>;
+export interface RunOptions {
+  /** Runs the wait while the job is queued for its slots (the work queue lends the worker meanwhile). */
+  whileQueued?: WaitWrapper | undefined;
+  /** Higher is admitted first among waiting jobs (default 0). */
+  priority?: number | undefined;
+}
 
 export interface Limits {
   /** Run `fn` holding a slot on each of the keys' limits, all taken together. */
-  run<T>(keys: LimitKeys, fn: () => Promise<T>, opts?: { whileQueued?: WaitWrapper | undefined; priority?: number | undefined }): Promise<T>;
+  run<T>(keys: LimitKeys, fn: () => Promise<T>, opts?: RunOptions): Promise<T>;
   /** Jobs running or waiting, for tests and metrics. */
   pending(): number;
 }
@@ -75,7 +80,7 @@ export function createLimits(opts: LimitsOptions = {}): Limits {
     }
   };
   return {
-    async run<T>(keys: LimitKeys, fn: () => Promise<T>, opts: { whileQueued?: WaitWrapper | undefined; priority?: number | undefined } = {}): Promise<T> {
+    async run<T>(keys: LimitKeys, fn: () => Promise<T>, opts: RunOptions = {}): Promise<T> {
       const slots = slotsFor(keys, perNode, perStorage);
       // pump() leaves no waiting job that fits, so one that fits now takes nothing from another
       if (fits(slots)) take(slots);

@@ -137,6 +137,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type AnyCtx = ReconcileContext<GuestResource> | FinalizeContext;
 
+/** Wait on Proxmox lending the reconcile's worker to others meanwhile, where the context can. */
+const whileWaiting = <T>(ctx: AnyCtx, wait: () => Promise<T>): Promise<T> => (ctx.whileWaiting ? ctx.whileWaiting(wait) : wait());
+
 /** Retry a call that Proxmox refused because the guest or a lock file was busy (nothing was done). */
 export async function withLockRetry<T>(sh: Shared, ctx: AnyCtx, what: string, fn: () => Promise<T>): Promise<T> {
   const attempts = sh.options.lockRetry?.attempts ?? 6;
@@ -148,8 +151,7 @@ export async function withLockRetry<T>(sh: Shared, ctx: AnyCtx, what: string, fn
     } catch (e) {
       if (!isPveError(e, 'Locked', 'LockTimeout') || i >= attempts || ctx.signal.aborted) throw e;
       ctx.log.info(`${what}: ${e.pveMessage}; retrying`, { attempt: i, waitMs: wait });
-      const ms = wait;
-      await (ctx.whileWaiting ? ctx.whileWaiting(() => sleep(ms)) : sleep(ms));
+      await whileWaiting(ctx, () => sleep(wait));
       wait = Math.min(max, wait * 2);
     }
   }
@@ -169,7 +171,7 @@ export async function awaitInFlight(sh: Shared, ctx: AnyCtx): Promise<TaskResult
   if (!t) throw new Error('no task in flight');
   try {
     const wait = () => waitTask(sh.pve, t.upid, { polling: sh.options.polling, signal: ctx.signal, metrics: sh.metrics, startedAtMs: Date.parse(t.startedAt) });
-    const res = await (ctx.whileWaiting ? ctx.whileWaiting(wait) : wait());
+    const res = await whileWaiting(ctx, wait);
     if (res.warnings > 0) ctx.recorder.event('Warning', 'TaskWarnings', `${t.step} (${res.type}) finished with ${res.warnings} warning(s); see task ${res.upid}`);
     // Not persisted here: the reconcile's next status write carries it. Until then a restart finds the
     // finished UPID and resumes it harmlessly, while the caller (say, the next clone of a template
