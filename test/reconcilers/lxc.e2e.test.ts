@@ -200,6 +200,24 @@ test('a lock conflict on clone is retried to success', async () => {
   assert.is(f.handle.sim.guests.get(102)!.status, 'running');
 });
 
+test("a clone does not wait out its template's clone lock shown by a fleet list taken mid-clone", async () => {
+  const tpl = f.handle.sim.guests.get(9000)!;
+  const c = ct('sibling', 104);
+  f.world.add(c);
+  // the pass's fleet list is taken while a sibling's clone holds the template's 'disk' lock...
+  f.set.startPass();
+  tpl.conf.lock = 'disk';
+  f.handle.sim.invalidate();
+  await f.set.get('LxcContainer')!.plan(f.world.ctx(c));
+  // ...and that clone ends: the lock is gone, but the list (valid for 30 s) still shows it
+  delete tpl.conf.lock;
+  f.handle.sim.invalidate();
+  const t0 = Date.now();
+  const out = await converge(f.set, f.world, c, 10_000);
+  assert.is(out.state, 'Ready', JSON.stringify(out));
+  assert.ok(Date.now() - t0 < 5000, 'no WaitingForSource requeue on a clone lock');
+});
+
 test('a restarted controller resumes waiting on the persisted task instead of cloning again', async () => {
   const c = ct('resume', 103);
   f.world.add(c);
