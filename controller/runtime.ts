@@ -634,9 +634,7 @@ export class Runtime implements ControllerView {
         await this.commit(key);
         if (!wasReady) {
           // event-driven: dependents waiting on this one go now
-          // longest chain first: dependents released together race for the same slots (two clones
-          // of one template), and the first to ask gets a free slot without any ordering
-          for (const d of this.graphView.dependentsOf(key).sort((a, b) => this.priorityOf(b) - this.priorityOf(a))) this.queue.add(d);
+          this.queueDependents(key, () => true);
         }
         return outcome.requeueAfterMs ? { requeueAfterMs: outcome.requeueAfterMs } : undefined;
       }
@@ -727,9 +725,17 @@ export class Runtime implements ControllerView {
     this.notify('MODIFIED', key);
     this.dns?.poke();
     // dependents waiting on this one re-evaluate (no API call while gated), so their message is current
-    for (const d of this.graphView.dependentsOf(key)) {
-      if (getCondition(this.statuses.get(d)?.conditions, 'Ready')?.reason === 'DependencyNotReady') this.queue.add(d);
-    }
+    this.queueDependents(key, (d) => getCondition(this.statuses.get(d)?.conditions, 'Ready')?.reason === 'DependencyNotReady');
+  }
+
+  /**
+   * Queue the dependents of `key` that `which` picks, longest chain first: dependents released
+   * together race for the same slots (two clones of one template), and a free slot goes to whoever
+   * asks first.
+   */
+  private queueDependents(key: ResourceKey, which: (d: ResourceKey) => boolean): void {
+    const ds = this.graphView.dependentsOf(key).filter(which);
+    for (const d of ds.sort((a, b) => this.priorityOf(b) - this.priorityOf(a))) this.queue.add(d);
   }
 
   /** Scheduling priority: the longest chain of dependents behind the resource (graph height). */

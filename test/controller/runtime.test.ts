@@ -21,7 +21,7 @@ interface Env {
   store: StateStore;
 }
 
-async function boot(dir: string, opts: { prune?: boolean; rec?: FakeReconcilers; concurrency?: number; resyncMs?: number; loader?: ManifestLoader; deletionGraceMs?: number } = {}): Promise<Env> {
+async function boot(dir: string, opts: { prune?: boolean; rec?: FakeReconcilers; concurrency?: number; resyncMs?: number; loader?: ManifestLoader; deletionGraceMs?: number; graph?: typeof graphViewOf } = {}): Promise<Env> {
   const manifests = join(dir, 'manifests');
   const store = new StateStore(join(dir, 'state'));
   await store.open();
@@ -32,7 +32,7 @@ async function boot(dir: string, opts: { prune?: boolean; rec?: FakeReconcilers;
     state: store,
     reconcilers: rec,
     loader: opts.loader ?? fakeLoader,
-    graph: fakeGraph,
+    graph: opts.graph ?? fakeGraph,
     metrics,
     concurrency: opts.concurrency ?? 4,
     prune: opts.prune,
@@ -410,6 +410,22 @@ test('resync rescans the manifests (a missed file event is caught) and runs a fu
   writeFileSync(join(manifests, 'late.yaml'), doc('VirtualMachine', 'late', { vmid: 201 }));
   await waitFor(() => ready(rt, 'VirtualMachine/late'), 3000, 'picked up by the resync rescan');
   await waitFor(() => rec.passes >= 2 && rec.of('reconcile', 'VirtualMachine/c').length >= 2, 3000, 'full pass re-reconciles');
+  rmSync(dir, { recursive: true });
+});
+
+test('dependents released together start longest chain first, whatever their names', async () => {
+  const dir = tmp();
+  const m = join(dir, 'manifests');
+  const ct = (name: string, vmid: number, after?: string) =>
+    doc('LxcContainer', name, { vmid, source: { ostemplate: 'local:vztmpl/x.tar.zst' }, ...(after ? { dependsOn: [{ kind: 'LxcContainer', name: after }] } : {}) });
+  writeFileSync(join(m, 'd.yaml'), ct('d', 300));
+  writeFileSync(join(m, 'a.yaml'), ct('a', 301, 'd'));
+  writeFileSync(join(m, 'b.yaml'), ct('b', 302, 'd'));
+  writeFileSync(join(m, 'c.yaml'), ct('c', 303, 'b'));
+  const e = await boot(dir, { graph: graphViewOf });
+  await waitFor(() => ['a', 'b', 'c'].every((n) => ready(e.rt, `LxcContainer/${n}`)), 5000);
+  const started = e.rec.of('reconcile').map((c) => c.key);
+  assert.ok(started.indexOf('LxcContainer/b') < started.indexOf('LxcContainer/a'), `b (c waits on it) before a: ${started.join(', ')}`);
   rmSync(dir, { recursive: true });
 });
 
